@@ -1,0 +1,60 @@
+# Two entry points for a fresh machine with Python 3.11+ and Node/npm: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .tools
+TOOLS_BIN := $(TOOLS)/node_modules/.bin
+COPILOT_PKG ?= @github/copilot
+CLAUDE_PKG ?= @anthropic-ai/claude-code
+PM2_PKG ?= pm2
+
+.PHONY: run test venv venv-test clis pm2 redis bench lint clean
+
+run: venv clis ## set up and serve on HOST:PORT (default 127.0.0.1:3456)
+	$(PY) -m server
+
+test: venv-test clis pm2 redis ## set up and run the whole test suite (CI runs exactly this)
+	$(PY) -m pytest -q
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+venv-test: venv $(VENV)/.installed-test
+$(VENV)/.installed-test: pyproject.toml
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+# The CLIs go into a project-local npm prefix unless they are already on PATH.
+clis:
+	@if ! command -v copilot >/dev/null 2>&1 && [ ! -x $(TOOLS_BIN)/copilot ]; then \
+		echo "installing $(COPILOT_PKG) into $(TOOLS)"; npm install --prefix $(TOOLS) --no-audit --no-fund $(COPILOT_PKG); fi
+	@if ! command -v claude >/dev/null 2>&1 && [ ! -x $(TOOLS_BIN)/claude ]; then \
+		echo "installing $(CLAUDE_PKG) into $(TOOLS)"; npm install --prefix $(TOOLS) --no-audit --no-fund $(CLAUDE_PKG); fi
+
+# PM2 is only needed to run (and test) the bridge as a PM2 daemon.
+pm2:
+	@if ! command -v pm2 >/dev/null 2>&1 && [ ! -x $(TOOLS_BIN)/pm2 ]; then \
+		echo "installing $(PM2_PKG) into $(TOOLS)"; npm install --prefix $(TOOLS) --no-audit --no-fund $(PM2_PKG); fi
+
+# The shared rate-limit tests run against a real redis-server (Debian package).
+redis:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server"; \
+		(apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
+		(sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null); }
+
+bench: venv-test
+	$(PY) bench/bridge_bench.py
+	$(PY) bench/converter_bench.py
+
+lint: venv-test
+	$(PY) -m pip install -q ruff mypy
+	$(PY) -m ruff check server executors tempdirs chat_client
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache

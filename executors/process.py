@@ -1,0 +1,126 @@
+"""A CLI child process in its own process group, with bounded stderr and group-wide kill."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from collections.abc import AsyncIterator, Mapping, Sequence
+from pathlib import Path
+
+import structlog
+
+from executors.errors import CliNotFound, CliOutputError
+
+log = structlog.get_logger(__name__)
+
+# One stdout line carries one JSON event; a long answer chunk can be megabytes.
+LINE_LIMIT = 64 * 1024 * 1024
+STDERR_KEEP = 64 * 1024
+
+
+class CliProcess:
+    """One running CLI: stdin for the prompt, stdout lines for events, stderr kept for errors."""
+
+    def __init__(self, backend: str, proc: asyncio.subprocess.Process) -> None:
+        self.backend = backend
+        self._proc = proc
+        self._stderr = bytearray()
+        self._stderr_task = asyncio.create_task(self._drain_stderr())
+        self._closed = False
+
+    @classmethod
+    async def spawn(
+        cls, backend: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+    ) -> CliProcess:
+        """Start argv (never through a shell) in a new session so its whole group can be killed."""
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *argv,
+                cwd=cwd,
+                env=dict(env),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE,
+                start_new_session=True,
+                limit=LINE_LIMIT,
+            )
+        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+            raise CliNotFound(backend, f"cannot start the {backend} CLI at {argv[0]!r}: {exc.strerror}") from exc
+        log.info("cli_spawned", backend=backend, pid=proc.pid)
+        return cls(backend, proc)
+
+    @property
+    def pid(self) -> int:
+        """The CLI's pid, which is also its process group id."""
+        return self._proc.pid
+
+    @property
+    def returncode(self) -> int | None:
+        """Exit status once the process has been reaped."""
+        return self._proc.returncode
+
+    async def send(self, data: bytes) -> None:
+        """Write the prompt on stdin and close it so the CLI sees end of input."""
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
+            stdin.write(data)
+            await stdin.drain()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the CLI died early; its exit status and stderr tell why
+        finally:
+            stdin.close()
+
+    async def lines(self) -> AsyncIterator[bytes]:
+        """Yield stdout lines as they are printed, without their line ending."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        while True:
+            try:
+                line = await stdout.readline()
+            except ValueError as exc:  # LimitOverrunError surfaces as ValueError from readline
+                raise CliOutputError(self.backend, f"the {self.backend} CLI printed a line over {LINE_LIMIT} bytes") from exc
+            if not line:
+                return
+            yield line.rstrip(b"\r\n")
+
+    async def wait(self) -> tuple[int, str]:
+        """Wait for exit; return the exit status and the tail of stderr."""
+        code = await self._proc.wait()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=2)
+        return code, self._stderr.decode("utf-8", "replace")
+
+    async def close(self, grace_s: float) -> None:
+        """Terminate the whole process group, kill it after the grace period, and reap."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._proc.returncode is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self._proc.wait(), timeout=grace_s)
+            except TimeoutError:
+                self._signal_group(signal.SIGKILL)
+                await self._proc.wait()
+            log.info("cli_stopped", backend=self.backend, pid=self.pid, returncode=self._proc.returncode)
+        # Grandchildren share the group and may outlive the CLI itself.
+        self._signal_group(signal.SIGKILL)
+        self._stderr_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._stderr_task
+
+    def _signal_group(self, sig: signal.Signals) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, sig)
+
+    async def _drain_stderr(self) -> None:
+        # Read stderr continuously so a chatty CLI never blocks on a full pipe.
+        stderr = self._proc.stderr
+        assert stderr is not None
+        while chunk := await stderr.read(65536):
+            self._stderr += chunk
+            if len(self._stderr) > STDERR_KEEP:
+                del self._stderr[: len(self._stderr) - STDERR_KEEP]

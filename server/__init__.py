@@ -1,0 +1,1 @@
+"""OpenAI-compatible HTTP server over the copilot and claude CLIs."""

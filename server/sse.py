@@ -1,0 +1,129 @@
+"""Write an output-event stream as OpenAI server-sent events."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import structlog
+from aiohttp import web
+
+from server.completion import Completed, OutputEvent
+from server.errors import error_info
+from server.wire import ChunkFactory
+
+log = structlog.get_logger(__name__)
+KEEPALIVE_S = 15.0
+
+
+def _frame(payload: Mapping[str, Any] | str) -> bytes:
+    data = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    return f"data: {data}\n\n".encode()
+
+
+class _Pull:
+    """Reads the next event without cancelling the generator when a keep-alive is due."""
+
+    def __init__(self, events: AsyncIterator[OutputEvent]) -> None:
+        self._events = events
+        self._task: asyncio.Task[OutputEvent] | None = None
+
+    async def next(self, timeout: float) -> OutputEvent | None:
+        """The next event, None on timeout; StopAsyncIteration at the end."""
+        if self._task is None:
+            self._task = asyncio.ensure_future(anext(self._events))
+        done, _ = await asyncio.wait({self._task}, timeout=timeout)
+        if not done:
+            return None
+        task, self._task = self._task, None
+        return task.result()
+
+    async def cancel(self) -> None:
+        """Stop a pending read (the generator is closed by its owner)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+
+
+async def stream_completion(
+    request: web.Request,
+    events: AsyncIterator[OutputEvent],
+    factory: ChunkFactory,
+    headers: Mapping[str, str],
+    deadline_at: float,
+) -> web.StreamResponse:
+    """Send SSE from the first event on; errors before it propagate as plain JSON errors."""
+    pull = _Pull(events)
+    try:
+        first = await _next_before(pull, deadline_at)
+    except StopAsyncIteration:
+        raise RuntimeError("the completion ended without a Completed event") from None
+    except BaseException:
+        await pull.cancel()
+        raise
+    response = web.StreamResponse(headers={
+        "Content-Type": "text/event-stream; charset=utf-8",
+        "Cache-Control": "no-cache",
+        "X-Accel-Buffering": "no",
+        **headers,
+    })
+    await response.prepare(request)
+    try:
+        await response.write(_frame(factory.role()))
+        await _pump(response, pull, first, factory, deadline_at)
+    except (ConnectionResetError, asyncio.CancelledError):
+        await pull.cancel()
+        raise
+    except Exception as exc:  # noqa: BLE001 - once streaming, every error becomes an in-stream event
+        await pull.cancel()
+        info = error_info(exc)
+        log.warning("stream_error", status=info.status, code=info.code, message=info.message)
+        with contextlib.suppress(ConnectionResetError):
+            await response.write(_frame(info.body()))
+            await response.write(_frame("[DONE]"))
+    with contextlib.suppress(ConnectionResetError):
+        await response.write_eof()
+    return response
+
+
+async def _next_before(pull: _Pull, deadline_at: float) -> OutputEvent:
+    """The first event, waiting at most until the deadline (no keep-alives before headers)."""
+    while True:
+        remaining = deadline_at - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            raise TimeoutError
+        event = await pull.next(timeout=remaining)
+        if event is not None:
+            return event
+
+
+async def _pump(
+    response: web.StreamResponse,
+    pull: _Pull,
+    event: OutputEvent | None,
+    factory: ChunkFactory,
+    deadline_at: float,
+) -> None:
+    loop = asyncio.get_running_loop()
+    while True:
+        if event is None:
+            if loop.time() >= deadline_at:
+                raise TimeoutError
+            await response.write(b": keep-alive\n\n")  # also how a silent CLI notices a gone client
+        else:
+            chunk = factory.event(event)
+            if chunk is not None:
+                await response.write(_frame(chunk))
+            if isinstance(event, Completed):
+                if factory.include_usage:
+                    await response.write(_frame(factory.usage(event.usage)))
+                await response.write(_frame("[DONE]"))
+                return
+        try:
+            event = await pull.next(timeout=max(0.0, min(KEEPALIVE_S, deadline_at - loop.time())))
+        except StopAsyncIteration:
+            raise RuntimeError("the completion ended without a Completed event") from None

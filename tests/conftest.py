@@ -1,0 +1,84 @@
+"""Shared fixtures: settings pointing at the fake CLIs, an app client, and an OpenAI SDK client."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from openai import AsyncOpenAI
+
+from server.settings import Settings
+
+FAKE_BIN = Path(__file__).parent / "fakes" / "bin"
+
+
+@pytest.fixture
+def record_dir(tmp_path: Path) -> Path:
+    """Where the fake CLIs record their argv, cwd, stdin and files."""
+    path = tmp_path / "records"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, record_dir: Path) -> dict[str, str]:
+    """The environment the CLIs inherit: a private HOME and the record dir."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FAKE_CLI_", "COPILOT_", "CLAUDE_", "ANTHROPIC_"))}
+    env.update({"HOME": str(home), "FAKE_CLI_RECORD_DIR": str(record_dir)})
+    return env
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Both backends enabled, Copilot first, fake CLIs, a private temp base, short kill grace."""
+    return Settings(
+        services=("copilot", "claude"),
+        copilot_cli_path=str(FAKE_BIN / "copilot"),
+        claude_cli_path=str(FAKE_BIN / "claude"),
+        temp_dir_base=tmp_path / "bridge-tmp",
+        kill_grace_ms=300,
+        request_timeout_ms=20_000,
+        log_dir=tmp_path / "logs",
+    )
+
+
+MakeClient = Callable[..., Any]
+
+
+@pytest.fixture
+def make_client(aiohttp_client: Any, settings: Settings, cli_env: dict[str, str]) -> MakeClient:
+    """Start the app with settings overrides; disconnects cancel handlers as in production."""
+
+    from server.app import create_app  # imported here so executor tests don't need the server
+
+    async def make(env: dict[str, str] | None = None, **overrides: Any) -> TestClient:
+        app = create_app(dataclasses.replace(settings, **overrides), env={**cli_env, **(env or {})})
+        return await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
+
+    return make
+
+
+@pytest.fixture
+async def client(make_client: MakeClient) -> TestClient:
+    """The app with default test settings."""
+    return await make_client()
+
+
+@pytest.fixture
+async def sdk(client: TestClient) -> AsyncIterator[AsyncOpenAI]:
+    """The official OpenAI SDK pointed at the app (no retries, so errors surface once)."""
+    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=0) as sdk_client:
+        yield sdk_client
+
+
+def scenario(name: str, **directives: Any) -> str:
+    """Prompt directives the fake CLIs obey (see tests/fakes/README.md)."""
+    parts = [f"[[fake:scenario={name}]]"] + [f"[[fake:{k}={v}]]" for k, v in directives.items()]
+    return " ".join(parts)

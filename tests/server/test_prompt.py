@@ -1,0 +1,53 @@
+"""Messages to CLI prompt: system prompt, transcript, tool history."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.errors import InvalidRequest
+from server.messages import parse_messages
+from server.prompt import render_prompt
+
+
+def test_single_user_message_is_verbatim() -> None:
+    rendered = render_prompt(parse_messages([{"role": "system", "content": "S"}, {"role": "user", "content": "Q?"}]))
+    assert rendered.system_prompt == "S" and rendered.prompt == "Q?"
+
+
+def test_tool_history_round_trips_into_the_transcript() -> None:
+    messages = parse_messages([
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}},
+        ]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "22C sunny"},
+        {"role": "tool", "tool_call_id": "call_1", "content": ""},
+    ])
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}]
+    rendered = render_prompt(messages, tools=tools, dialect="hermes")
+    assert "get_weather" in rendered.system_prompt
+    prompt = rendered.prompt
+    assert prompt.index("Weather in Paris?") < prompt.index("get_weather") < prompt.index("22C sunny")
+    assert "Paris" in prompt and "call_1" in prompt
+    assert "empty result" in prompt
+    assert prompt.rstrip().endswith("using the tool results above.")
+
+
+def test_tool_choice_none_leaves_tools_out() -> None:
+    tools = [{"type": "function", "function": {"name": "get_weather"}}]
+    rendered = render_prompt(parse_messages([{"role": "user", "content": "x"}]), tools=tools, tool_choice="none")
+    assert "get_weather" not in rendered.system_prompt
+
+
+def test_non_text_tool_output_does_not_fail() -> None:
+    (message,) = parse_messages([{"role": "tool", "tool_call_id": "c", "content": [{"type": "image_url", "image_url": {}}]}])
+    assert "image_url" in message.text
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [None, [], "hi", [{"role": "user"}], [{"role": "user", "content": 5}], [{"role": "tool", "content": "x"}]],
+)
+def test_bad_messages_raise(raw: object) -> None:
+    with pytest.raises(InvalidRequest):
+        parse_messages(raw)

@@ -1,0 +1,56 @@
+"""Settings from the environment: defaults, the original project's names, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from server.settings import ConfigError, Settings
+
+
+def test_defaults_match_the_original_project() -> None:
+    settings = Settings.from_env({})
+    assert settings.port == 3456 and settings.host == "127.0.0.1"
+    assert settings.request_timeout_ms == 300_000
+    assert settings.services == ("copilot",)
+    assert settings.copilot_cli_path == "copilot" and settings.claude_cli_path == "claude"
+    assert settings.enable_cli_tools is False and settings.enable_tool_call_conversion is True
+
+
+def test_values_are_read() -> None:
+    settings = Settings.from_env({
+        "PORT": "8080", "HOST": "0.0.0.0", "API_KEY": "k1", "SERVICE": "both", "DEFAULT_MODEL": "claude/sonnet",
+        "COPILOT_CLI_PATH": "/x/copilot", "CLAUDE_CLI_PATH": "/x/claude", "REQUEST_TIMEOUT": "1000",
+        "TEMP_DIR_BASE": "/var/tmp/b", "TOOL_DIALECTS": "gpt-*=hermes, glm*=glm45",
+    })
+    assert settings.port == 8080 and settings.services == ("copilot", "claude")
+    assert settings.request_timeout_s == 1.0 and settings.temp_dir_base == Path("/var/tmp/b")
+    assert settings.tool_dialects == {"gpt-*": "hermes", "glm*": "glm45"}
+    assert Settings.from_env({"SERVICE": "claude,copilot"}).services == ("claude", "copilot")
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"PORT": "abc"}, "PORT"),
+        ({"PORT": "70000"}, "PORT"),
+        ({"REQUEST_TIMEOUT": "0"}, "REQUEST_TIMEOUT"),
+        ({"SERVICE": "gemini"}, "SERVICE"),
+        ({"ENABLE_CLI_TOOLS": "maybe"}, "ENABLE_CLI_TOOLS"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
+        ({"TOOL_DIALECTS": "nonsense"}, "TOOL_DIALECTS"),
+    ],
+)
+def test_bad_values_name_the_variable(env: dict[str, str], key: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env(env)
+    assert info.value.key == key and str(info.value).startswith(key)
+
+
+def test_public_bind_without_key_is_refused_unless_opted_out() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"HOST": "0.0.0.0"})
+    assert "API_KEY" in str(info.value) and "ALLOW_PUBLIC_WITHOUT_AUTH" in str(info.value)
+    assert Settings.from_env({"HOST": "0.0.0.0", "ALLOW_PUBLIC_WITHOUT_AUTH": "true"}).host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "0.0.0.0", "API_KEYS": "a,b"}).api_keys == ("a", "b")
