@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from server.converters import DIALECTS
 from server.config_parsing import (
     ConfigError,
     parse_bool,
@@ -118,6 +119,9 @@ class Settings:
             extra_tool_dirs=(project_root / ".tools" / "node_modules" / ".bin",) if project_root else (),
         )
         settings.check_exposure()
+        unknown = sorted(set(settings.tool_dialects.values()) - set(DIALECTS))
+        if unknown:
+            raise ConfigError("TOOL_DIALECTS", f"unknown dialect {unknown[0]!r}; known: {', '.join(sorted(DIALECTS))}")
         return settings
 
     def check_exposure(self) -> None:

@@ -44,7 +44,7 @@ async def _resolve(request: web.Request, chat: ChatRequest) -> ModelInfo:
 
 
 def _job(chat: ChatRequest, model: ModelInfo, settings: Settings) -> CompletionJob:
-    dialect = dialect_for_model(model.cli_model, settings.tool_dialects)
+    dialect = dialect_for_model(model.id, settings.tool_dialects)
     prompt = render_prompt(
         chat.messages,
         tools=chat.tools,
