@@ -8,12 +8,12 @@ COPILOT_PKG ?= @github/copilot
 CLAUDE_PKG ?= @anthropic-ai/claude-code
 PM2_PKG ?= pm2
 
-.PHONY: run test venv venv-test clis pm2 redis bench lint clean
+.PHONY: run test venv venv-test clis pm2 system-deps bench lint clean
 
 run: venv clis ## set up and serve on HOST:PORT (default 127.0.0.1:3456)
 	$(PY) -m server
 
-test: venv-test clis pm2 redis ## set up and run the whole test suite (CI runs exactly this)
+test: venv-test clis pm2 system-deps ## set up and run the whole test suite (CI runs exactly this)
 	$(PY) -m pytest -q
 
 venv: $(VENV)/.installed
@@ -40,12 +40,14 @@ pm2:
 	@if ! command -v pm2 >/dev/null 2>&1 && [ ! -x $(TOOLS_BIN)/pm2 ]; then \
 		echo "installing $(PM2_PKG) into $(TOOLS)"; npm install --prefix $(TOOLS) --no-audit --no-fund $(PM2_PKG); fi
 
-# The shared rate-limit tests run against a real redis-server (Debian package).
-redis:
-	@command -v redis-server >/dev/null 2>&1 || { \
-		echo "installing redis-server"; \
-		(apt-get update -qq && apt-get install -y -qq redis-server >/dev/null) || \
-		(sudo apt-get update -qq && sudo apt-get install -y -qq redis-server >/dev/null); }
+# Debian packages the tests use: a real redis-server (shared rate limits), shellcheck, systemd-analyze.
+SYSTEM_PKGS := redis-server:redis-server shellcheck:shellcheck systemd-analyze:systemd
+system-deps:
+	@missing=""; for pair in $(SYSTEM_PKGS); do cmd=$${pair%%:*}; pkg=$${pair#*:}; \
+		command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
 bench: venv-test
 	$(PY) bench/bridge_bench.py

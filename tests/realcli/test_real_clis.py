@@ -1,0 +1,100 @@
+"""Real `copilot` and `claude` through the running bridge, the openai SDK as client."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from openai import AsyncOpenAI
+from openai.lib.streaming.chat import ChatCompletionStreamState
+
+from tests.conftest import MakeClient
+from tests.realcli.conftest import real_cli
+from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
+
+pytestmark = pytest.mark.realcli
+MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
+
+
+@pytest.fixture
+async def real_sdk(make_client: MakeClient, real_env: dict[str, str]) -> Any:
+    client = await make_client(
+        env=real_env,
+        copilot_cli_path=real_cli("copilot"),
+        claude_cli_path=real_cli("claude"),
+        request_timeout_ms=90_000,
+    )
+    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="k", max_retries=0) as sdk:
+        yield sdk
+
+
+async def model_requests(base_url: str) -> list[dict[str, Any]]:
+    async with aiohttp.ClientSession() as session, session.get(f"{base_url}/_fake/requests") as resp:
+        return list(await resp.json())
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_real_cli_non_stream_and_system_prompt(real_sdk: AsyncOpenAI, model_server: str, model: str) -> None:
+    completion = await real_sdk.chat.completions.create(
+        model=model,
+        messages=[
+            {"role": "system", "content": "SYSTEM-MARKER-42: answer briefly."},
+            {"role": "user", "content": "Say hi [[fake:reply=Hello from the real CLI.]]"},
+        ],
+    )
+    assert completion.choices[0].message.content == "Hello from the real CLI."
+    assert completion.choices[0].finish_reason == "stop"
+    assert completion.usage is not None and completion.usage.prompt_tokens > 0 and completion.usage.completion_tokens > 0
+    bodies = json.dumps([r["body"] for r in await model_requests(model_server)])
+    assert "SYSTEM-MARKER-42" in bodies  # AGENTS.md (Copilot) or --system-prompt-file (Claude) reached the model
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_real_cli_stream_with_usage(real_sdk: AsyncOpenAI, model: str) -> None:
+    stream = await real_sdk.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "Count [[fake:reply=one two three four five six]] [[fake:chunks=6]]"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    pieces, usage = [], None
+    async for chunk in stream:
+        usage = chunk.usage or usage
+        pieces += [c.delta.content for c in chunk.choices if c.delta.content]
+    assert "".join(pieces) == "one two three four five six"
+    assert len(pieces) > 1  # it really streamed
+    assert usage is not None and usage.total_tokens > 0
+
+
+@pytest.mark.parametrize(("model", "dialect"), [("copilot/gpt-5.4", "hermes"), ("claude/sonnet", "claude_xml")])
+async def test_real_cli_tool_call_round_trip(real_sdk: AsyncOpenAI, tmp_path: Path, model: str, dialect: str) -> None:
+    reply = tmp_path / "reply.txt"
+    reply.write_text(REPLIES[dialect], encoding="utf-8")
+    messages: list[Any] = [{"role": "user", "content": f"Weather in Paris? [[fake:reply_file={reply}]] [[fake:chunks=9]]"}]
+    stream = await real_sdk.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL], stream=True)  # type: ignore[arg-type]
+    state = ChatCompletionStreamState()
+    async for chunk in stream:
+        state.handle_chunk(chunk)
+    choice = state.get_final_completion().choices[0]
+    assert choice.finish_reason == "tool_calls"
+    (call,) = choice.message.tool_calls or []
+    assert call.function.name == "get_weather"
+    assert json.loads(call.function.arguments) == {"city": "Paris", "days": 3}
+    messages += [
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump(exclude={"parsed_arguments"})]},
+        {"role": "tool", "tool_call_id": call.id, "content": "22C [[fake:reply=It is 22C in Paris.]]"},
+    ]
+    final = await real_sdk.chat.completions.create(model=model, messages=messages, tools=[WEATHER_TOOL])  # type: ignore[arg-type]
+    assert final.choices[0].message.content == "It is 22C in Paris."
+
+
+async def test_real_cli_model_rejected_is_404(real_sdk: AsyncOpenAI, make_client: MakeClient) -> None:
+    import openai
+
+    with pytest.raises(openai.NotFoundError):
+        await real_sdk.chat.completions.create(
+            model="copilot/gpt-5.4", messages=[{"role": "user", "content": "hi [[fake:status=404]]"}]
+        )
