@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -94,7 +95,7 @@ class RunningCli:
         """Stop the process group (if still running) and reap it."""
         await self.process.close(self._grace_s)
         if self._on_close is not None:
-            self._on_close()
+            await asyncio.to_thread(self._on_close)  # file-system cleanup stays off the event loop
 
 
 class Executor(Protocol):

@@ -31,7 +31,8 @@ class CopilotDecoder:
     def feed(self, event: Mapping[str, Any]) -> list[CliEvent]:
         """Decode one JSONL event."""
         kind = event.get("type")
-        data = event.get("data") if isinstance(event.get("data"), dict) else {}
+        raw = event.get("data")
+        data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
         if kind == "assistant.message_delta":
             return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
         if kind == "assistant.message":

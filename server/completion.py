@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ class CompletionJob:
 
 async def run_completion(
     job: CompletionJob, executor: Executor, slots: CliSlots, temp_base: Path
-) -> AsyncIterator[OutputEvent]:
+) -> AsyncGenerator[OutputEvent, None]:
     """Yield output events as the CLI prints; the CLI and temp dir are cleaned up on every path."""
     async with slots.slot(), RequestTempDir(temp_base) as workdir:
         running = await executor.start(LaunchSpec(job.cli_model, workdir, job.prompt.system_prompt))

@@ -78,9 +78,11 @@ def configure_logging(
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
         for name, min_level in (("combined.log", logging.NOTSET), ("error.log", logging.WARNING)):
-            handler = SharedRotatingFileHandler(log_dir / name, max_bytes=MAX_BYTES, backup_count=BACKUPS, level=min_level)
-            handler.setFormatter(_formatter(structlog.processors.JSONRenderer(), pre_chain))
-            handlers.append(handler)
+            file_handler = SharedRotatingFileHandler(
+                log_dir / name, max_bytes=MAX_BYTES, backup_count=BACKUPS, level=min_level
+            )
+            file_handler.setFormatter(_formatter(structlog.processors.JSONRenderer(), pre_chain))
+            handlers.append(file_handler)
     root = logging.getLogger()
     for old in _installed:  # configuring twice replaces, never duplicates
         root.removeHandler(old)

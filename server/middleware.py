@@ -52,7 +52,7 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
         if mapped is None:
             info = type(info)(exc.status, exc.text or exc.reason, "invalid_request_error", None)
         return web.json_response(info.body(), status=info.status, headers={"X-Request-Id": request.get(REQUEST_ID, "")})
-    except Exception as exc:  # noqa: BLE001 - the one place exceptions become responses
+    except Exception as exc:
         info = error_info(exc)
         if info.status >= 500 and info.code == "internal_error":
             log.exception("unhandled_error")

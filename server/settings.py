@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.converters import DIALECTS
 from server.config_parsing import (
     ConfigError,
     parse_bool,
@@ -18,6 +17,7 @@ from server.config_parsing import (
     parse_mapping,
     parse_services,
 )
+from server.converters import DIALECTS
 
 __all__ = ["ConfigError", "Settings"]
 
