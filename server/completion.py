@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,14 @@ OutputEvent = TextOut | CallStart | CallArgs | CallEnd | Completed
 
 
 @dataclass(frozen=True, slots=True)
+class CompletionHooks:
+    """Callbacks for observers (the request log): the request's temp dir, the final usage."""
+
+    on_workdir: Callable[[Path], None] | None = None
+    on_completed: Callable[[Completed], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CompletionJob:
     """Everything one CLI run needs."""
 
@@ -66,10 +74,16 @@ class CompletionJob:
 
 
 async def run_completion(
-    job: CompletionJob, executor: Executor, slots: CliSlots, temp_base: Path
+    job: CompletionJob,
+    executor: Executor,
+    slots: CliSlots,
+    temp_base: Path,
+    hooks: CompletionHooks = CompletionHooks(),
 ) -> AsyncGenerator[OutputEvent, None]:
     """Yield output events as the CLI prints; the CLI and temp dir are cleaned up on every path."""
     async with slots.slot(), RequestTempDir(temp_base) as workdir:
+        if hooks.on_workdir is not None:
+            hooks.on_workdir(workdir)
         running = await executor.start(LaunchSpec(job.cli_model, workdir, job.prompt.system_prompt))
         try:
             await running.send(job.prompt.prompt)
@@ -88,7 +102,10 @@ async def run_completion(
             for item in parser.finish():
                 calls += isinstance(item, CallStart)
                 yield item
-            yield Completed("tool_calls" if calls else "stop", _usage(report, job.prompt, out_chars))
+            completed = Completed("tool_calls" if calls else "stop", _usage(report, job.prompt, out_chars))
+            if hooks.on_completed is not None:
+                hooks.on_completed(completed)
+            yield completed
         finally:
             await running.close()
 

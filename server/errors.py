@@ -78,6 +78,14 @@ class ServerBusy(ApiError):
     code = "server_busy"
 
 
+class ServerShuttingDown(ApiError):
+    """503: the server stopped before this request finished."""
+
+    status = 503
+    type = "server_error"
+    code = "server_shutting_down"
+
+
 class RequestTimeout(ApiError):
     """504: the CLI did not finish within REQUEST_TIMEOUT."""
 

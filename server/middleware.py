@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +34,9 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         if not response.prepared:
             response.headers["X-Request-Id"] = request_id
         return response
+    except asyncio.CancelledError:
+        status = 499  # the client left (or the server is stopping) before the handler returned
+        raise
     finally:
         log.info("request_finished", status=status, duration_ms=round((time.monotonic() - started) * 1000, 1))
 

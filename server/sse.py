@@ -12,7 +12,8 @@ import structlog
 from aiohttp import web
 
 from server.completion import Completed, OutputEvent
-from server.errors import error_info
+from server.errors import ServerShuttingDown, error_info
+from server.serve import SHUTDOWN_CANCEL
 from server.wire import ChunkFactory
 
 log = structlog.get_logger(__name__)
@@ -75,19 +76,31 @@ async def stream_completion(
     try:
         await response.write(_frame(factory.role()))
         await _pump(response, pull, first, factory, deadline_at)
-    except (ConnectionResetError, asyncio.CancelledError):
+    except asyncio.CancelledError as exc:
+        await pull.cancel()
+        if SHUTDOWN_CANCEL in exc.args:  # the server is stopping: end the stream cleanly, then go
+            await _end_with_error(response, ServerShuttingDown("the server is shutting down; retry the request"))
+        raise
+    except ConnectionResetError:
         await pull.cancel()
         raise
     except Exception as exc:  # noqa: BLE001 - once streaming, every error becomes an in-stream event
         await pull.cancel()
-        info = error_info(exc)
-        log.warning("stream_error", status=info.status, code=info.code, message=info.message)
-        with contextlib.suppress(ConnectionResetError):
-            await response.write(_frame(info.body()))
-            await response.write(_frame("[DONE]"))
+        await _end_with_error(response, exc)
+        return response
     with contextlib.suppress(ConnectionResetError):
         await response.write_eof()
     return response
+
+
+async def _end_with_error(response: web.StreamResponse, exc: BaseException) -> None:
+    """An in-stream error event, `[DONE]`, and the end of the response."""
+    info = error_info(exc)
+    log.warning("stream_error", status=info.status, code=info.code, error_message=info.message)
+    with contextlib.suppress(ConnectionResetError):
+        await response.write(_frame(info.body()))
+        await response.write(_frame("[DONE]"))
+        await response.write_eof()
 
 
 async def _next_before(pull: _Pull, deadline_at: float) -> OutputEvent:

@@ -12,11 +12,12 @@ from aiohttp import web
 
 from server.appkeys import CATALOG, EXECUTORS, SETTINGS, SLOTS
 from server.chat_request import ChatRequest, parse_chat_request
-from server.completion import CompletionJob, run_completion
+from server.completion import CompletionHooks, CompletionJob, run_completion
 from server.converters import dialect_for_model
 from server.errors import InvalidRequest
 from server.models import ModelInfo
 from server.prompt import render_prompt
+from server.request_log import TEMP_DIR, USAGE
 from server.settings import Settings
 from server.sse import stream_completion
 from server.wire import ChunkFactory, fold_completion
@@ -74,7 +75,12 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         headers["X-Bridge-Ignored-Params"] = ", ".join(chat.ignored_params)
     factory = ChunkFactory(model.id, include_usage=chat.include_usage, legacy_functions=chat.legacy_functions)
     job = _job(chat, model, settings)
-    events = run_completion(job, request.app[EXECUTORS][model.backend], request.app[SLOTS], settings.temp_dir_base)
+    hooks = CompletionHooks(
+        on_workdir=lambda path: request.__setitem__(TEMP_DIR, str(path)),
+        on_completed=lambda done: request.__setitem__(USAGE, done.usage.as_openai()),
+    )
+    executor = request.app[EXECUTORS][model.backend]
+    events = run_completion(job, executor, request.app[SLOTS], settings.temp_dir_base, hooks)
     async with aclosing(events):
         if chat.stream:
             deadline_at = asyncio.get_running_loop().time() + settings.request_timeout_s
