@@ -97,8 +97,10 @@ def fold_completion(factory: ChunkFactory, events: Iterable[OutputEvent]) -> tup
         elif isinstance(event, Completed):
             completed = event
     assert completed is not None, "a completion always ends with Completed"
-    content = "".join(text)
-    message: dict[str, Any] = {"role": "assistant", "content": content if content or not calls else None, "refusal": None}
+    content: str | None = "".join(text)
+    if calls:  # only the whitespace that separated calls would remain; OpenAI sends null then
+        content = content.strip() or None if content else None
+    message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
     ordered = [calls[i] for i in sorted(calls)]
     if ordered and factory.legacy_functions:
         message["function_call"] = ordered[0]["function"]

@@ -1,0 +1,1 @@
+"""One module per tool-call dialect: its scanner(s) and how to write a call in it."""

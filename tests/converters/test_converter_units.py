@@ -1,0 +1,140 @@
+"""Unit checks of the pieces: schema typing, validation, the tool index, the tape, the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from server.converters import DIALECTS, build_dialects
+from server.converters.coerce import coerce_value, literal_or_text
+from server.converters.registry import default_table
+from server.converters.tape import Tape
+from server.converters.toolindex import ToolIndex
+from server.converters.validate import check_arguments
+
+
+@pytest.mark.parametrize(
+    ("raw", "schema", "expected"),
+    [
+        (" 42 ", {"type": "integer"}, 42),
+        ("42.0", {"type": "integer"}, 42),
+        ("4x", {"type": "integer"}, "4x"),
+        ("020", {"type": "integer"}, 20),
+        ("020", {"type": "string"}, "020"),
+        ("  spaced ", {"type": "string"}, "  spaced "),
+        ("2", {"type": "number"}, 2),
+        ("2.5e1", {"type": "float"}, 25.0),
+        ("1e999", {"type": "number"}, "1e999"),
+        ("TRUE", {"type": "boolean"}, True),
+        ("yes", {"type": "boolean"}, "yes"),
+        ('{"a": 1}', {"type": "object"}, {"a": 1}),
+        ("{'a': None}", {"type": "object"}, {"a": None}),
+        ("[1, 'x']", {"type": "array"}, [1, "x"]),
+        ("not a list", {"type": "array"}, "not a list"),
+        ("null", {"type": ["string", "null"]}, None),
+        ("7", {"anyOf": [{"type": "integer"}, {"type": "null"}]}, 7),
+        ("null", {"type": "integer", "nullable": True}, None),
+        ("hello", {"anyOf": [{"type": "string"}, {"type": "null"}]}, "hello"),
+        ("3", {"enum": [1, 2, 3]}, 3),
+        ("3", {"description": "no type"}, 3),
+        ("3", None, 3),
+    ],
+)
+def test_values_are_typed_by_the_schema(raw: str, schema: Any, expected: Any) -> None:
+    value = coerce_value(raw, schema)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("020", "020"),
+        ("-0.5", -0.5),
+        ("1.", "1."),
+        ("true", True),
+        ("None", "None"),
+        ("+1", "+1"),
+        ("[1, 2]", [1, 2]),
+        ("{bad", "{bad"),
+        ('"quoted"', '"quoted"'),
+        ("12345678901234567890", 12345678901234567890),
+    ],
+)
+def test_without_a_schema_only_exact_json_literals_convert(raw: str, expected: Any) -> None:
+    assert literal_or_text(raw) == expected
+
+
+def test_validation_reports_required_types_enums_and_extras() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "n": {"type": "integer"},
+            "b": {"type": "boolean"},
+            "e": {"enum": [1, "x"]},
+            "u": {"type": ["string", "null"]},
+        },
+        "required": ["n", "m"],
+        "additionalProperties": False,
+    }
+    problems = check_arguments({"n": True, "b": 1, "e": True, "u": None, "z": 0}, schema)
+    assert problems == (
+        "missing required property 'm'",
+        "property 'n' should be integer",
+        "property 'b' should be boolean",
+        "property 'e' should be one of 1, \"x\"",
+        "unexpected property 'z'",
+    )
+    assert check_arguments({"n": 2.0, "m": 1}, {**schema, "additionalProperties": True}) == ()
+    assert check_arguments({"anything": 1}, None) == ()
+
+
+def test_tool_index_accepts_nested_and_flat_tools() -> None:
+    index = ToolIndex.from_tools(
+        [{"type": "function", "function": {"name": "a"}}, {"name": "b", "parameters": {}}]
+    )
+    assert index.known("a") and index.known("b") and not index.known("c")
+    assert ToolIndex.from_tools(None).known("c") and ToolIndex.from_tools([]).known("c")
+
+
+def test_tool_index_infers_a_name_only_when_exactly_one_tool_fits() -> None:
+    schema = {"properties": {"city": {}}, "required": ["city"]}
+    index = ToolIndex.from_tools(
+        [{"name": "w", "parameters": schema}, {"name": "s", "parameters": {}}]
+    )
+    assert index.infer_name({"city": "x"}) == "w"
+    assert index.infer_name({}) == "s"
+    assert index.infer_name({"other": 1}) is None
+
+
+def test_tape_reads_any_range_after_compaction() -> None:
+    tape = Tape()
+    text = "".join(chr(65 + i % 26) for i in range(5000))
+    for i, char in enumerate(text):
+        tape.append(char)
+        tape.release(i)
+    assert tape.working_length < 600
+    assert tape.get(0, 5000) == text
+    assert tape.get(1234, 4321) == text[1234:4321]
+    assert tape.find("XYZ", 10) == text.find("XYZ", 10)
+
+
+def test_registry_is_an_explicit_table_keyed_by_dialect_name() -> None:
+    assert dict(DIALECTS) == build_dialects()
+    assert all(name == dialect.name for name, dialect in DIALECTS.items())
+    assert {
+        "hermes",
+        "claude_xml",
+        "glm45",
+        "qwen3coder",
+        "harmony",
+        "llama3_json",
+        "pythonic",
+        "mistral",
+        "deepseek_v3",
+        "deepseek_v31",
+        "kimi_k2",
+        "json",
+    } <= set(DIALECTS)
+    table = default_table()
+    assert "<tool_call>" in table.anywhere and "{" in table.line
