@@ -30,6 +30,7 @@ PRUNE_EVERY_S = 24 * 3600
 # Hooks for the completion pipeline: the request's temp dir, and a stream's usage (the `usage` object).
 TEMP_DIR = web.RequestKey("temp_dir", str)
 USAGE = web.RequestKey("usage", dict[str, Any])
+STREAM_DONE = web.RequestKey("stream_done", bool)
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -189,10 +190,12 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         response = await handler(request)
     except asyncio.CancelledError:
         # Client gone or shutdown. If headers went out, the client saw their status; else 499 as nginx logs it.
+        # A stream that already sent [DONE] was complete; the client just left during cleanup.
         prepared = request.get(PREPARED)
+        done = request.get(STREAM_DONE, False)
         record = _base_record(request, settings, started, t0, prepared.status if prepared else 499)
-        record.update(cancelled=True, streamed=prepared is not None and not isinstance(prepared, web.Response))
-        writer.submit(record, None, None)
+        record.update(cancelled=not done, streamed=prepared is not None and not isinstance(prepared, web.Response))
+        writer.submit(record, await _request_bytes(request, settings) if done else None, None)
         raise
     except web.HTTPException as exc:
         writer.submit(_base_record(request, settings, started, t0, exc.status), None, None)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from server.completion import Completed, OutputEvent
 from server.errors import ServerShuttingDown, error_info
+from server.request_log import STREAM_DONE
 from server.serve import SHUTDOWN_CANCEL
 from server.wire import ChunkFactory
 
@@ -75,7 +76,7 @@ async def stream_completion(
     await response.prepare(request)
     try:
         await response.write(_frame(factory.role()))
-        await _pump(response, pull, first, factory, deadline_at)
+        await _pump(request, response, pull, first, factory, deadline_at)
     except asyncio.CancelledError as exc:
         await pull.cancel()
         if SHUTDOWN_CANCEL in exc.args:  # the server is stopping: end the stream cleanly, then go
@@ -115,6 +116,7 @@ async def _next_before(pull: _Pull, deadline_at: float) -> OutputEvent:
 
 
 async def _pump(
+    request: web.Request,
     response: web.StreamResponse,
     pull: _Pull,
     event: OutputEvent | None,
@@ -135,6 +137,7 @@ async def _pump(
                 if factory.include_usage:
                     await response.write(_frame(factory.usage(event.usage)))
                 await response.write(_frame("[DONE]"))
+                request[STREAM_DONE] = True
                 return
         try:
             event = await pull.next(timeout=max(0.0, min(KEEPALIVE_S, deadline_at - loop.time())))

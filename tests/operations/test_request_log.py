@@ -42,7 +42,7 @@ async def test_one_file_per_request_with_the_facts(make_client: MakeClient, tmp_
         assert "request_body" not in rec and "response_body" not in rec
     assert plain_rec["stream"] is False and plain_rec["usage"] == usage
     assert stream_rec["stream"] is True and stream_rec["streamed"] is True
-    assert stream_rec["usage"]["total_tokens"] > 0
+    assert stream_rec["usage"]["total_tokens"] > 0 and stream_rec["cancelled"] is False
 
 
 async def test_bodies_only_when_asked(make_client: MakeClient, tmp_path: Path) -> None:
