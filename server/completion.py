@@ -95,12 +95,12 @@ async def run_completion(
                 if isinstance(event, TextDelta):
                     out_chars += len(event.text)
                     for item in parser.feed(event.text):
-                        calls += isinstance(item, CallStart)
+                        calls += _note(item)
                         yield item
                 else:
                     report = event
             for item in parser.finish():
-                calls += isinstance(item, CallStart)
+                calls += _note(item)
                 yield item
             completed = Completed("tool_calls" if calls else "stop", _usage(report, job.prompt, out_chars))
             if hooks.on_completed is not None:
@@ -108,6 +108,13 @@ async def run_completion(
             yield completed
         finally:
             await running.close()
+
+
+def _note(item: OutputEvent) -> bool:
+    """Log schema problems of a finished call (both paths); True for the start of a call."""
+    if isinstance(item, CallEnd) and item.problems:
+        log.warning("tool_call_arguments_invalid", index=item.index, problems=list(item.problems))
+    return isinstance(item, CallStart)
 
 
 def _usage(report: UsageReport | None, prompt: RenderedPrompt, out_chars: int) -> Usage:

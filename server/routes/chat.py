@@ -90,6 +90,5 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body, ended = fold_completion(factory, collected)
     problems = [f"{e.index}: {p}" for e in ended for p in e.problems]
     if problems:
-        log.warning("tool_call_arguments_invalid", problems=problems)
         headers["X-Bridge-Tool-Call-Warnings"] = "; ".join(problems)[:1000].encode("ascii", "backslashreplace").decode()
     return web.json_response(body, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False))

@@ -127,3 +127,16 @@ async def test_conversion_switch_off_passes_markup_through(make_client: MakeClie
     body = await resp.json()
     assert body["choices"][0]["finish_reason"] == "stop"
     assert "<tool_call>" in body["choices"][0]["message"]["content"]
+
+
+async def test_schema_problems_are_reported_not_hidden(make_client: MakeClient, tmp_path: Path) -> None:
+    client = await make_client()
+    path = tmp_path / "bad.txt"
+    path.write_text('<tool_call>{"name": "get_weather", "arguments": {"days": "three"}}</tool_call>', encoding="utf-8")
+    resp = await client.post("/v1/chat/completions", json={
+        "model": "copilot/gpt-5.4", "messages": first_turn(path), "tools": [WEATHER_TOOL]})
+    body = await resp.json()
+    (call,) = body["choices"][0]["message"]["tool_calls"]
+    assert json.loads(call["function"]["arguments"]) == {"days": "three"}  # passed on, but flagged
+    warning = resp.headers["X-Bridge-Tool-Call-Warnings"]
+    assert "city" in warning and "days" in warning
