@@ -72,6 +72,12 @@ async def bridged_run(session: aiohttp.ClientSession, url: str, prompt: str) -> 
     return first or 0.0, time.perf_counter() - started, ok
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU time the process has used (not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -131,8 +137,8 @@ async def main(runs: int, max_concurrency: int) -> None:
             print(f"| added by the bridge | {b_first - d_first:+.1f} ms | {b_total - d_total:+.1f} ms |\n")
             print("## Concurrency sweep (streams of 20 chunks x 50 ms)\n")
             print("| streams | ok | errors | req/s | p50 total (direct) | p95 total (direct) | p95 first byte (direct) "
-                  "| max /health | server RSS |")
-            print("|---|---|---|---|---|---|---|---|---|")
+                  "| max /health | server CPU | server RSS |")
+            print("|---|---|---|---|---|---|---|---|---|---|")
             sweep_prompt = "[[fake:chunks=20]] [[fake:delay=0.05]] Say hi"
             level = 1
             while level <= max_concurrency:
@@ -143,9 +149,11 @@ async def main(runs: int, max_concurrency: int) -> None:
                 lags: list[float] = []
                 prober = asyncio.create_task(health_lag(session, base, stop, lags))
                 started = time.perf_counter()
+                cpu_before = cpu_seconds(server.pid)
                 results = await asyncio.gather(*(bridged_run(session, url, sweep_prompt) for _ in range(level)),
                                                return_exceptions=True)
                 elapsed = time.perf_counter() - started
+                server_cpu = cpu_seconds(server.pid) - cpu_before
                 rss = rss_mb(server.pid)
                 stop.set()
                 await prober
@@ -155,7 +163,7 @@ async def main(runs: int, max_concurrency: int) -> None:
                 print(f"| {level} | {len(good)} | {level - len(good)} | {len(good) / elapsed:.1f} | "
                       f"{pct(totals, 0.5):.0f} ms ({pct(d_totals, 0.5):.0f}) | {pct(totals, 0.95):.0f} ms "
                       f"({pct(d_totals, 0.95):.0f}) | {pct(firsts, 0.95):.0f} ms ({pct(d_firsts, 0.95):.0f}) | "
-                      f"{max(lags) * 1000 if lags else 0:.0f} ms | {rss:.0f} MB |")
+                      f"{max(lags) * 1000 if lags else 0:.0f} ms | {server_cpu * 1000 / level:.1f} ms/stream | {rss:.0f} MB |")
                 level *= 2
     finally:
         server.terminate()
