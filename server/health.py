@@ -17,13 +17,26 @@ _AUTH_ENV = {
 }
 
 
-def _auth_files(backend: str, env: Mapping[str, str]) -> list[Path]:
+def _auth_files(backend: str, env: Mapping[str, str]) -> list[tuple[Path, tuple[str, ...]]]:
+    """Files that hold a login, each with words that only a logged-in file contains."""
     home = Path(env.get("HOME") or Path.home())
     if backend == "copilot":
         copilot_home = Path(env.get("COPILOT_HOME") or home / ".copilot")
-        return [copilot_home / "config.json", home / ".config" / "gh" / "hosts.yml"]
+        # copilot writes config.json on its first run; only a /login adds these keys to it.
+        return [
+            (copilot_home / "config.json", ('"loggedInUsers"', '"lastLoggedInUser"')),
+            (home / ".config" / "gh" / "hosts.yml", ("oauth_token",)),
+        ]
     claude_dir = Path(env.get("CLAUDE_CONFIG_DIR") or home / ".claude")
-    return [claude_dir / ".credentials.json"]
+    return [(claude_dir / ".credentials.json", ("accessToken", "claudeAiOauth"))]
+
+
+def _mentions(path: Path, words: tuple[str, ...]) -> bool:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")[:1_000_000]
+    except OSError:
+        return False
+    return any(word in text for word in words)
 
 
 def auth_hint(backend: str, env: Mapping[str, str]) -> tuple[bool, str]:
@@ -31,8 +44,8 @@ def auth_hint(backend: str, env: Mapping[str, str]) -> tuple[bool, str]:
     for key in _AUTH_ENV[backend]:
         if env.get(key, "").strip():
             return True, f"env {key}"
-    for path in _auth_files(backend, env):
-        if path.is_file() and path.stat().st_size > 2:
+    for path, words in _auth_files(backend, env):
+        if _mentions(path, words):
             return True, str(path)
     return False, "no credentials found in the environment or the CLI's config dir"
 

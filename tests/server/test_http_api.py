@@ -232,3 +232,18 @@ async def test_health_without_clis_is_unavailable(make_client: MakeClient) -> No
     client = await make_client(copilot_cli_path="/none/copilot", claude_cli_path="/none/claude")
     resp = await client.get("/health")
     assert resp.status == 503 and (await resp.json())["status"] == "unavailable"
+
+
+async def test_health_auth_hint_reads_logins_not_first_run_files(make_client: MakeClient, cli_env: dict[str, str]) -> None:
+    config = Path(cli_env["HOME"]) / ".copilot" / "config.json"
+    config.parent.mkdir(parents=True)
+    config.write_text('// managed\n{\n  "firstLaunchAt": "2026-11-23T03:20:38.725Z"\n}\n')
+    client = await make_client(services=("copilot",))
+    assert (await (await client.get("/health")).json())["backends"]["copilot"]["authenticated"] is False
+    config.write_text('{"lastLoggedInUser": {"host": "https://github.com", "login": "ada"}}')
+    client = await make_client(services=("copilot",))
+    copilot = (await (await client.get("/health")).json())["backends"]["copilot"]
+    assert copilot["authenticated"] is True and copilot["auth_source"] == str(config)
+    client = await make_client(services=("copilot",), env={"COPILOT_GITHUB_TOKEN": "github_pat_secret"})
+    body = await (await client.get("/health")).text()
+    assert "COPILOT_GITHUB_TOKEN" in body and "github_pat_secret" not in body
