@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
 import uuid
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from executors.base import LaunchSpec, RunningCli
 from executors.cli_tools import run_probe
 from executors.config import CliConfig
 from executors.copilot_decoder import CopilotDecoder
+from executors.copilot_state import copilot_home, forget_session
 from executors.errors import CliNotFound
 from executors.process import CliProcess
 
@@ -71,7 +69,7 @@ class CopilotExecutor:
             _write_agents_md(spec.workdir, spec.system_prompt)
         process = await CliProcess.spawn(BACKEND, self.argv(exe, spec, session_id), cwd=spec.workdir, env=env)
         decoder = CopilotDecoder(spec.workdir / "usage.json")
-        channel = _CopilotChannel(spec.workdir, _session_dir(env, session_id))
+        channel = _CopilotChannel(spec.workdir, copilot_home(env), session_id)
         return RunningCli(process, decoder, channel, self.config.grace_s, on_close=channel.cleanup)
 
     async def discover_models(self) -> list[str]:
@@ -113,17 +111,13 @@ def _write_agents_md(workdir: Path, system_prompt: str) -> None:
         (workdir / "AGENTS.md").write_text(system_prompt, encoding="utf-8")
 
 
-def _session_dir(env: dict[str, str], session_id: str) -> Path:
-    home = env.get("COPILOT_HOME") or str(Path(env.get("HOME") or Path.home()) / ".copilot")
-    return Path(home) / "session-state" / session_id
-
-
 class _CopilotChannel:
     """Copilot reads AGENTS.md when the prompt arrives, so both are delivered together."""
 
-    def __init__(self, workdir: Path, session_dir: Path) -> None:
+    def __init__(self, workdir: Path, home: Path, session_id: str) -> None:
         self._workdir = workdir
-        self._session_dir = session_dir
+        self._home = home
+        self._session_id = session_id
 
     async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
         """Write AGENTS.md (if given), then the prompt on stdin."""
@@ -132,7 +126,5 @@ class _CopilotChannel:
         await process.send(prompt.encode("utf-8"))
 
     def cleanup(self) -> None:
-        """Remove this run's session-state dir so a busy server's state does not grow."""
-        with contextlib.suppress(OSError):
-            if self._session_dir.is_dir() and os.path.basename(self._session_dir) != "session-state":
-                shutil.rmtree(self._session_dir, ignore_errors=True)
+        """Forget this run's session so a busy server's Copilot state does not grow."""
+        forget_session(self._home, self._session_id)

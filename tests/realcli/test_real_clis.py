@@ -98,3 +98,18 @@ async def test_real_cli_model_rejected_is_404(real_sdk: AsyncOpenAI, make_client
         await real_sdk.chat.completions.create(
             model="copilot/gpt-5.4", messages=[{"role": "user", "content": "hi [[fake:status=404]]"}]
         )
+
+
+async def test_real_copilot_leaves_no_session_behind(real_sdk: AsyncOpenAI, real_env: dict[str, str]) -> None:
+    import sqlite3
+
+    for _ in range(2):
+        await real_sdk.chat.completions.create(model="copilot/gpt-5.4", messages=[{"role": "user", "content": "secret prompt"}])
+    home = Path(real_env["HOME"]) / ".copilot"
+    state = home / "session-state"
+    assert [p.name for p in state.iterdir() if not p.name.startswith(".")] == []
+    assert list((state / ".session-operation-locks").glob("*.lock")) == []
+    with sqlite3.connect(home / "session-store.db") as db:
+        assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM turns").fetchone()[0] == 0
+        assert db.execute("SELECT count(*) FROM search_index WHERE content LIKE '%secret prompt%'").fetchone()[0] == 0
