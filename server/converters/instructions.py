@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .registry import get_dialect
+from .schema_types import as_list
 
 _EXAMPLES: dict[str, Any] = {
     "string": "...",
@@ -129,7 +130,7 @@ def _example_arguments(parameters: Mapping[str, Any]) -> dict[str, Any]:
     props = parameters.get("properties")
     if not isinstance(props, Mapping):
         return {}
-    required = [k for k in parameters.get("required") or () if k in props]
+    required = [k for k in as_list(parameters.get("required")) if isinstance(k, str) and k in props]
     keys = (required + [k for k in props if k not in required])[:3]
     return {key: _example_value(props[key]) for key in keys}
 

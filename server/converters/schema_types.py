@@ -34,6 +34,11 @@ _PY_TYPES = {
 }
 
 
+def as_list(value: Any) -> list[Any]:
+    """A schema keyword that should be an array, or [] when a client sent something else."""
+    return value if isinstance(value, list) else []
+
+
 def allowed_types(schema: Any) -> frozenset[str]:
     """The JSON type names a schema allows; empty when it says nothing about types."""
     if not isinstance(schema, Mapping):
@@ -44,7 +49,7 @@ def allowed_types(schema: Any) -> frozenset[str]:
         if isinstance(name, str):
             found.add(_ALIASES.get(name.lower(), name.lower()))
     for key in ("anyOf", "oneOf", "allOf"):
-        for sub in schema.get(key) or ():
+        for sub in as_list(schema.get(key)):
             found |= allowed_types(sub)
     if schema.get("nullable") is True:
         found.add("null")
@@ -55,7 +60,7 @@ def allowed_types(schema: Any) -> frozenset[str]:
 
 def _implied_types(schema: Mapping[str, Any]) -> set[str]:
     # Schemas without `type` still say something through enum/const/properties/items.
-    values = list(schema.get("enum") or ())
+    values = list(as_list(schema.get("enum")))
     if "const" in schema:
         values.append(schema["const"])
     implied = {_PY_TYPES[type(v)] for v in values if type(v) in _PY_TYPES}

@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .schema_types import as_list
+
 Schema = Mapping[str, Any]
 
 
@@ -45,6 +47,10 @@ class ToolIndex:
         fits = [
             name
             for name, schema in self.schemas.items()
-            if set(schema.get("required") or ()) <= keys <= set(schema.get("properties") or {})
+            if {k for k in as_list(schema.get("required")) if isinstance(k, str)} <= keys <= set(_mapping(schema.get("properties")))
         ]
         return fits[0] if len(fits) == 1 else None
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}

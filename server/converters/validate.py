@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from .schema_types import allowed_types, value_has_type
+from .schema_types import allowed_types, as_list, value_has_type
 
 
 def check_arguments(
@@ -17,7 +17,7 @@ def check_arguments(
         return ()
     problems = [
         f"missing required property '{name}'"
-        for name in schema.get("required") or ()
+        for name in as_list(schema.get("required"))
         if isinstance(name, str) and name not in arguments
     ]
     props = schema.get("properties")

@@ -90,5 +90,11 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     body, ended = fold_completion(factory, collected)
     problems = [f"{e.index}: {p}" for e in ended for p in e.problems]
     if problems:
-        headers["X-Bridge-Tool-Call-Warnings"] = "; ".join(problems)[:1000].encode("ascii", "backslashreplace").decode()
+        headers["X-Bridge-Tool-Call-Warnings"] = _header_safe("; ".join(problems))
     return web.json_response(body, headers=headers, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def _header_safe(text: str, limit: int = 1000) -> str:
+    """Printable ASCII only: problems quote model output, which may hold newlines or non-ASCII."""
+    escaped = text.encode("ascii", "backslashreplace").decode()
+    return "".join(c if c.isprintable() else " " for c in escaped)[:limit]

@@ -51,3 +51,10 @@ def test_non_text_tool_output_does_not_fail() -> None:
 def test_bad_messages_raise(raw: object) -> None:
     with pytest.raises(InvalidRequest):
         parse_messages(raw)
+
+
+@pytest.mark.parametrize("arguments", ["not json", "[1, 2]", 7])
+def test_history_call_arguments_must_be_a_json_object(arguments: object) -> None:
+    with pytest.raises(InvalidRequest) as info:
+        parse_messages([{"role": "assistant", "tool_calls": [{"id": "c", "function": {"name": "f", "arguments": arguments}}]}])
+    assert info.value.param == "messages[0].tool_calls[0].function.arguments"
