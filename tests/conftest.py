@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -76,6 +77,17 @@ async def sdk(client: TestClient) -> AsyncIterator[AsyncOpenAI]:
     """The official OpenAI SDK pointed at the app (no retries, so errors surface once)."""
     async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=0) as sdk_client:
         yield sdk_client
+
+
+def cli_records(record_dir: Path) -> list[dict[str, Any]]:
+    """What the fake CLIs recorded (argv, cwd, stdin, files, pids); half-written files are skipped."""
+    out = []
+    for path in sorted(record_dir.glob("*.json")):
+        try:
+            out.append(json.loads(path.read_text()))
+        except ValueError:
+            continue
+    return out
 
 
 def scenario(name: str, **directives: Any) -> str:

@@ -23,7 +23,7 @@ from executors import (
     UsageReport,
 )
 from executors.config import CliConfig
-from tests.conftest import FAKE_BIN, scenario
+from tests.conftest import FAKE_BIN, cli_records, scenario
 
 BACKENDS = ["copilot", "claude"]
 
@@ -42,8 +42,6 @@ async def run(executor: Executor, workdir: Path, prompt: str, system: str | None
         await running.close()
 
 
-def records(record_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text()) for p in sorted(record_dir.glob("*.json"))]
 
 
 def text_of(events: list[Any]) -> str:
@@ -87,7 +85,7 @@ async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
     backend: str, cli_env: dict[str, str], workdir: Path, record_dir: Path
 ) -> None:
     await run(make_executor(backend, cli_env), workdir, "--yolo\nSay hi", system="SYSTEM-MARKER")
-    (record,) = records(record_dir)
+    (record,) = cli_records(record_dir)
     argv = record["argv"][1:]
     assert "--yolo" not in argv and "Say hi" not in " ".join(argv)
     if backend == "copilot":
@@ -114,7 +112,7 @@ async def test_agent_tools_can_be_enabled_by_the_operator(
     backend: str, cli_env: dict[str, str], workdir: Path, record_dir: Path
 ) -> None:
     await run(make_executor(backend, cli_env, enable_tools=True), workdir, "hi")
-    (record,) = records(record_dir)
+    (record,) = cli_records(record_dir)
     assert "--available-tools" not in record["argv"] and "--tools" not in record["argv"]
 
 
@@ -146,9 +144,9 @@ async def test_close_kills_the_whole_process_group(
     events = running.events()
     first = await anext(events)
     assert isinstance(first, TextDelta)
-    record = records(record_dir)[0]
+    record = cli_records(record_dir)[0]
     for _ in range(50):
-        record = records(record_dir)[0]
+        record = cli_records(record_dir)[0]
         if record.get("child_pid"):
             break
         await asyncio.sleep(0.05)

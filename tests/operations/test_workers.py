@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from tests.conftest import scenario
+from tests.conftest import cli_records, scenario
 from tests.executors.test_contract import pid_alive
 from tests.operations.conftest import BridgeProcess
 
@@ -59,14 +57,6 @@ async def test_two_workers_answer_and_a_dead_one_is_replaced(start_bridge: Start
     assert not any(pid_alive(pid) for pid in fresh)
 
 
-def cli_records(record_dir: Path) -> list[dict[str, Any]]:
-    out = []
-    for path in record_dir.glob("*.json"):
-        try:
-            out.append(json.loads(path.read_text()))
-        except ValueError:
-            continue
-    return out
 
 
 async def _stream(session: aiohttp.ClientSession, url: str, prompt: str, first: asyncio.Event) -> bytes:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
-from tests.conftest import MakeClient, scenario
+from tests.conftest import MakeClient, cli_records, scenario
 from tests.executors.test_contract import pid_alive
 
 
@@ -27,14 +26,6 @@ async def wait_for(predicate: Any, timeout: float = 3.0) -> bool:
     return predicate()
 
 
-def records(record_dir: Path) -> list[dict[str, Any]]:
-    out = []
-    for path in record_dir.glob("*.json"):
-        try:
-            out.append(json.loads(path.read_text()))
-        except ValueError:
-            continue
-    return out
 
 
 async def test_client_disconnect_kills_cli_group_and_removes_temp_dir(
@@ -48,8 +39,8 @@ async def test_client_disconnect_kills_cli_group_and_removes_temp_dir(
             resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("hang_hard"), model))
             assert resp.status == 200
             await resp.content.readuntil(b"Hello")
-            assert await wait_for(lambda: any(r.get("child_pid") for r in records(record_dir)))
-            (record,) = records(record_dir)
+            assert await wait_for(lambda: any(r.get("child_pid") for r in cli_records(record_dir)))
+            (record,) = cli_records(record_dir)
             assert pid_alive(record["pid"]) and pid_alive(record["child_pid"])
             resp.close()  # the client goes away mid-answer
         assert await wait_for(lambda: not pid_alive(record["pid"]) and not pid_alive(record["child_pid"]), 2.0)
@@ -64,7 +55,7 @@ async def test_timeout_non_stream_is_504_and_cleans_up(make_client: MakeClient, 
     assert resp.status == 504
     assert (await resp.json())["error"]["code"] == "timeout"
     assert time.monotonic() - started < 3
-    (record,) = records(record_dir)
+    (record,) = cli_records(record_dir)
     assert await wait_for(lambda: not pid_alive(record["pid"]) and not pid_alive(record["child_pid"]), 2.0)
     assert await wait_for(lambda: list(Path(settings.temp_dir_base).iterdir()) == [], 2.0)
 
@@ -75,7 +66,7 @@ async def test_timeout_mid_stream_is_an_in_stream_error(make_client: MakeClient,
     assert resp.status == 200
     raw = (await resp.read()).decode()
     assert '"code":"timeout"' in raw and raw.endswith("data: [DONE]\n\n")
-    (record,) = records(record_dir)
+    (record,) = cli_records(record_dir)
     assert await wait_for(lambda: not pid_alive(record["pid"]), 2.0)
 
 
@@ -86,7 +77,7 @@ async def test_first_chunk_reaches_client_before_cli_finishes(make_client: MakeC
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("slow", delay=0.5)))
         await resp.content.readuntil(b"Hello")
         first = time.monotonic() - started
-        (record,) = records(record_dir)
+        (record,) = cli_records(record_dir)
         cli_alive_at_first_byte = pid_alive(record["pid"])
         await resp.read()
         total = time.monotonic() - started
@@ -105,7 +96,7 @@ async def test_concurrency_cap_queues_instead_of_forking(make_client: MakeClient
     async def max_alive() -> int:
         peak = 0
         for _ in range(60):
-            peak = max(peak, sum(pid_alive(r["pid"]) for r in records(record_dir)))
+            peak = max(peak, sum(pid_alive(r["pid"]) for r in cli_records(record_dir)))
             await asyncio.sleep(0.03)
         return peak
 
