@@ -39,11 +39,15 @@ async def run_probe(
         return None
     try:
         out, err = await asyncio.wait_for(proc.communicate(), timeout=timeout_s)
-    except TimeoutError:
-        return None
-    finally:
+    except BaseException as exc:
+        # Timed out or cancelled: kill the group, then read the pipes to EOF so nothing leaks.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        if proc.returncode is None:
-            await proc.wait()
+        await proc.communicate()
+        await asyncio.sleep(0)  # let the transport's connection_lost callback run and close it
+        if isinstance(exc, TimeoutError):
+            return None
+        raise
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)  # anything the probe left behind in its group
     return proc.returncode or 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
