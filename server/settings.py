@@ -39,6 +39,7 @@ class Settings:
     max_concurrent_clis: int = 8
     max_queued_requests: int = 256
     kill_grace_ms: int = 500
+    keepalive_s: float = 15.0
     enable_cli_tools: bool = False
     claude_max_retries: int = 2
     models_cache_ttl_s: float = 3600.0
@@ -90,6 +91,7 @@ class Settings:
             max_concurrent_clis=parse_int(env, "MAX_CONCURRENT_CLIS", d.max_concurrent_clis, minimum=1),
             max_queued_requests=parse_int(env, "MAX_QUEUED_REQUESTS", d.max_queued_requests, minimum=0),
             kill_grace_ms=parse_int(env, "KILL_GRACE_MS", d.kill_grace_ms, minimum=0, maximum=60_000),
+            keepalive_s=parse_float(env, "STREAM_KEEPALIVE", d.keepalive_s, minimum=0.1),
             enable_cli_tools=parse_bool(env, "ENABLE_CLI_TOOLS", d.enable_cli_tools),
             claude_max_retries=parse_int(env, "CLAUDE_MAX_RETRIES", d.claude_max_retries, minimum=0),
             models_cache_ttl_s=parse_float(env, "MODELS_CACHE_TTL", d.models_cache_ttl_s, minimum=0),

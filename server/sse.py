@@ -57,11 +57,17 @@ async def stream_completion(
     factory: ChunkFactory,
     headers: Mapping[str, str],
     deadline_at: float,
+    keepalive_s: float = KEEPALIVE_S,
 ) -> web.StreamResponse:
-    """Send SSE from the first event on; errors before it propagate as plain JSON errors."""
+    """Send SSE from the first event on; errors before it propagate as plain JSON errors.
+
+    A CLI that stays silent longer than `keepalive_s` gets the stream started anyway, with
+    keep-alive comments, so proxies and clients do not give up on an idle connection.
+    """
     pull = _Pull(events)
+    loop = asyncio.get_running_loop()
     try:
-        first = await _next_before(pull, deadline_at)
+        first = await _next_before(pull, min(deadline_at, loop.time() + keepalive_s), deadline_at)
     except StopAsyncIteration:
         raise RuntimeError("the completion ended without a Completed event") from None
     except BaseException:
@@ -76,7 +82,7 @@ async def stream_completion(
     await response.prepare(request)
     try:
         await response.write(_frame(factory.role()))
-        await _pump(request, response, pull, first, factory, deadline_at)
+        await _pump(request, response, pull, first, factory, deadline_at, keepalive_s)
     except asyncio.CancelledError as exc:
         await pull.cancel()
         if SHUTDOWN_CANCEL in exc.args:  # the server is stopping: end the stream cleanly, then go
@@ -104,13 +110,16 @@ async def _end_with_error(response: web.StreamResponse, exc: BaseException) -> N
         await response.write_eof()
 
 
-async def _next_before(pull: _Pull, deadline_at: float) -> OutputEvent:
-    """The first event, waiting at most until the deadline (no keep-alives before headers)."""
+async def _next_before(pull: _Pull, start_by: float, deadline_at: float) -> OutputEvent | None:
+    """The first event; None when `start_by` passed first; TimeoutError at the request deadline."""
+    loop = asyncio.get_running_loop()
     while True:
-        remaining = deadline_at - asyncio.get_running_loop().time()
-        if remaining <= 0:
+        now = loop.time()
+        if now >= deadline_at:
             raise TimeoutError
-        event = await pull.next(timeout=remaining)
+        if now >= start_by:
+            return None
+        event = await pull.next(timeout=start_by - now)
         if event is not None:
             return event
 
@@ -122,6 +131,7 @@ async def _pump(
     event: OutputEvent | None,
     factory: ChunkFactory,
     deadline_at: float,
+    keepalive_s: float,
 ) -> None:
     loop = asyncio.get_running_loop()
     while True:
@@ -140,6 +150,6 @@ async def _pump(
                 request[STREAM_DONE] = True
                 return
         try:
-            event = await pull.next(timeout=max(0.0, min(KEEPALIVE_S, deadline_at - loop.time())))
+            event = await pull.next(timeout=max(0.0, min(keepalive_s, deadline_at - loop.time())))
         except StopAsyncIteration:
             raise RuntimeError("the completion ended without a Completed event") from None

@@ -84,7 +84,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     async with aclosing(events):
         if chat.stream:
             deadline_at = asyncio.get_running_loop().time() + settings.request_timeout_s
-            return await stream_completion(request, events, factory, headers, deadline_at)
+            return await stream_completion(request, events, factory, headers, deadline_at, settings.keepalive_s)
         async with asyncio.timeout(settings.request_timeout_s):
             collected = [event async for event in events]
     body, ended = fold_completion(factory, collected)

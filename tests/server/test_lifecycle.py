@@ -127,3 +127,17 @@ async def test_other_requests_survive_a_crash(make_client: MakeClient) -> None:
             assert status == 503
         else:
             assert status == 200 and payload["choices"][0]["message"]["content"] == "Hello from mock."
+
+
+async def test_silent_cli_gets_the_stream_started_with_keepalives(make_client: MakeClient) -> None:
+    client = await make_client(keepalive_s=0.3)
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("slow", delay=1.2, chunks=2)))
+        assert resp.status == 200  # headers went out although the CLI had said nothing yet
+        role = await resp.content.readuntil(b"\n\n")
+        assert b'"role":"assistant"' in role and time.monotonic() - started < 1.2
+        raw = role + await resp.read()
+    text = raw.decode()
+    assert text.count(": keep-alive") >= 2
+    assert "Hello" in text and text.endswith("data: [DONE]\n\n")

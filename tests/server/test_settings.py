@@ -40,6 +40,8 @@ def test_values_are_read() -> None:
         ({"ENABLE_CLI_TOOLS": "maybe"}, "ENABLE_CLI_TOOLS"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"TOOL_DIALECTS": "nonsense"}, "TOOL_DIALECTS"),
+        ({"TOOL_DIALECTS": "gpt-*=klingon"}, "TOOL_DIALECTS"),
+        ({"STREAM_KEEPALIVE": "0"}, "STREAM_KEEPALIVE"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], key: str) -> None:
