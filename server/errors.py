@@ -86,14 +86,6 @@ class ServerShuttingDown(ApiError):
     code = "server_shutting_down"
 
 
-class RequestTimeout(ApiError):
-    """504: the CLI did not finish within REQUEST_TIMEOUT."""
-
-    status = 504
-    type = "timeout_error"
-    code = "timeout"
-
-
 @dataclass(frozen=True, slots=True)
 class ErrorInfo:
     """What goes on the wire for one error."""

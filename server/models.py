@@ -83,7 +83,3 @@ class ModelCatalog:
             f"The model '{requested}' does not exist or is not served here; GET /v1/models lists the ids",
             param="model",
         )
-
-    async def get(self, model_id: str) -> ModelInfo:
-        """Exactly one model by its public or bare id."""
-        return await self.resolve(model_id)

@@ -16,7 +16,6 @@ class CliSlots:
         self._semaphore = asyncio.Semaphore(running)
         self._queued_limit = queued
         self.waiting = 0
-        self.active = 0
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -28,9 +27,7 @@ class CliSlots:
             await self._semaphore.acquire()
         finally:
             self.waiting -= 1
-        self.active += 1
         try:
             yield
         finally:
-            self.active -= 1
             self._semaphore.release()

@@ -21,5 +21,5 @@ async def list_models(request: web.Request) -> web.Response:
 
 async def get_model(request: web.Request) -> web.Response:
     """One model by public (`copilot/gpt-5.4`) or bare id."""
-    model = await request.app[CATALOG].get(request.match_info["model_id"])
+    model = await request.app[CATALOG].resolve(request.match_info["model_id"])
     return web.json_response(_model_json(model))
