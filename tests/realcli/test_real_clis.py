@@ -113,3 +113,46 @@ async def test_real_copilot_leaves_no_session_behind(real_sdk: AsyncOpenAI, real
         assert db.execute("SELECT count(*) FROM sessions").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM turns").fetchone()[0] == 0
         assert db.execute("SELECT count(*) FROM search_index WHERE content LIKE '%secret prompt%'").fetchone()[0] == 0
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids whose environment holds `marker` (a per-test unique key): the CLI and its children."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                environ = (entry / "environ").read_bytes()
+                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+            except OSError:
+                continue
+            if marker.encode() in environ and state != "Z":
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_real_cli_tree_is_gone_after_a_disconnect(
+    make_client: MakeClient, real_env: dict[str, str], model: str, tmp_path: Path
+) -> None:
+    import asyncio
+
+    client = await make_client(env=real_env, copilot_cli_path=real_cli("copilot"), claude_cli_path=real_cli("claude"))
+    marker = real_env["COPILOT_PROVIDER_API_KEY"] if model.startswith("copilot") else real_env["ANTHROPIC_API_KEY"]
+    body = {"model": model, "stream": True,
+            "messages": [{"role": "user", "content": "[[fake:reply=one two three four five six]] [[fake:chunks=6]] [[fake:delay=1]]"}]}
+    async with aiohttp.ClientSession() as session:
+        resp = await session.post(client.make_url("/v1/chat/completions"), json=body)
+        await resp.content.readuntil(b'"content":"one')
+        assert processes_with(marker), "the real CLI should be running mid-stream"
+        resp.close()
+    for _ in range(40):
+        if not processes_with(marker):
+            break
+        await asyncio.sleep(0.05)
+    assert processes_with(marker) == []
+    temp_base = tmp_path / "bridge-tmp"
+    for _ in range(40):
+        if not list(temp_base.iterdir()):
+            break
+        await asyncio.sleep(0.05)
+    assert list(temp_base.iterdir()) == []
