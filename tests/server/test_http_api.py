@@ -247,3 +247,12 @@ async def test_health_auth_hint_reads_logins_not_first_run_files(make_client: Ma
     client = await make_client(services=("copilot",), env={"COPILOT_GITHUB_TOKEN": "github_pat_secret"})
     body = await (await client.get("/health")).text()
     assert "COPILOT_GITHUB_TOKEN" in body and "github_pat_secret" not in body
+
+
+async def test_prompts_beyond_the_argv_limit_reach_the_cli(client: TestClient, record_dir: Path) -> None:
+    big = "word " * 100_000  # 500 KB: one argv element may hold at most 128 KB on Linux
+    for model in ("copilot/gpt-5.4", "claude/sonnet"):
+        resp = await client.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": big}]})
+        assert resp.status == 200, await resp.text()
+    stdins = sorted(len(r["stdin"]) for r in (json.loads(p.read_text()) for p in record_dir.iterdir()))
+    assert stdins[0] == len(big) and stdins[1] > len(big)  # copilot: the text itself; claude: a JSON message holding it
