@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
@@ -35,19 +36,22 @@ class CliProcess:
         cls, backend: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
     ) -> CliProcess:
         """Start argv (never through a shell) in a new session so its whole group can be killed."""
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                *argv,
-                cwd=cwd,
-                env=dict(env),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                start_new_session=True,
-                limit=LINE_LIMIT,
-            )
-        except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
-            raise CliNotFound(backend, f"cannot start the {backend} CLI at {argv[0]!r}: {exc.strerror}") from exc
+        # fork/exec runs synchronously on the event loop (tens of ms on a busy machine): one
+        # spawn at a time, so a burst of requests cannot stall every other stream behind it.
+        async with _spawn_lock():
+            try:
+                proc = await asyncio.create_subprocess_exec(
+                    *argv,
+                    cwd=cwd,
+                    env=dict(env),
+                    stdin=asyncio.subprocess.PIPE,
+                    stdout=asyncio.subprocess.PIPE,
+                    stderr=asyncio.subprocess.PIPE,
+                    start_new_session=True,
+                    limit=LINE_LIMIT,
+                )
+            except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
+                raise CliNotFound(backend, f"cannot start the {backend} CLI at {argv[0]!r}: {exc.strerror}") from exc
         log.info("cli_spawned", backend=backend, pid=proc.pid)
         return cls(backend, proc)
 
@@ -124,3 +128,15 @@ class CliProcess:
             self._stderr += chunk
             if len(self._stderr) > STDERR_KEEP:
                 del self._stderr[: len(self._stderr) - STDERR_KEEP]
+
+
+_spawn_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def _spawn_lock() -> asyncio.Lock:
+    """One lock per event loop (tests run many loops in one process)."""
+    loop = asyncio.get_running_loop()
+    lock = _spawn_locks.get(loop)
+    if lock is None:
+        lock = _spawn_locks[loop] = asyncio.Lock()
+    return lock
