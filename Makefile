@@ -51,6 +51,7 @@ system-deps:
 
 bench: venv-test
 	$(PY) bench/bridge_bench.py
+	$(PY) bench/loop_lag_bench.py
 	$(PY) bench/converter_bench.py
 
 lint: venv-test
