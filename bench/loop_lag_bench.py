@@ -8,11 +8,11 @@ synchronous fork/exec of each CLI. Usage: python bench/loop_lag_bench.py [N ...]
 from __future__ import annotations
 
 import asyncio
-import asyncio.unix_events as unix_events
 import socket
 import sys
 import tempfile
 import time
+from asyncio import unix_events
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,9 @@ from aiohttp import web
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from server.app import create_app  # noqa: E402
-from server.logging_setup import configure_logging  # noqa: E402
-from server.settings import Settings  # noqa: E402
+from server.app import create_app
+from server.logging_setup import configure_logging
+from server.settings import Settings
 
 PROMPT = "[[fake:chunks=20]] [[fake:delay=0.05]] Say hi"
 popen_seconds: list[float] = []
