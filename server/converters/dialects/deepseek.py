@@ -12,11 +12,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..base import FAIL, Ctx, Dialect, Done, Found, Marker, Scan
+from ..base import Ctx, Dialect, Found, Marker, Scan
 from ..jsonscan import json_end, load_json
 from ..tape import Step, Tape, closer_or_end, find_within, peek_any, scan_to, skip_ws
 from ..xmlish import valid_name
 from .rules import JSON_ARGUMENTS
+from .sections import scan_calls
 
 BEGIN, END = "<｜tool▁calls▁begin｜>", "<｜tool▁calls▁end｜>"
 CALL, CALL_END = "<｜tool▁call▁begin｜>", "<｜tool▁call▁end｜>"
@@ -26,21 +27,10 @@ _NEWLINE = re.compile(r"\n")
 
 def scan_section(t: Tape, ctx: Ctx) -> Scan:
     """Read the calls of one section; complete calls stand even if the section is cut off."""
-    k = len(BEGIN)
-    found = False
-    while True:
-        k = yield from skip_ws(t, k)
-        which = yield from peek_any(t, k, (CALL, END))
-        if which == 1 and found:
-            return Done(k + len(END))
-        call = (yield from _call(t, k)) if which == 0 else None
-        if call is None:
-            return Done(k) if found else FAIL
-        yield call
-        found, k = True, call.end
+    return scan_calls(t, BEGIN, CALL, END, _call)
 
 
-def _call(t: Tape, pos: int) -> Step[Found | None]:
+def _call(t: Tape, pos: int) -> Step[tuple[Found | None, int] | None]:
     head = pos + len(CALL)
     sep = yield from find_within(t, head, SEP, 128)
     if sep < 0:
@@ -69,7 +59,7 @@ def _call(t: Tape, pos: int) -> Step[Found | None]:
     if fenced:
         end = yield from closer_or_end(t, end, "```")
     stop = (yield from closer_or_end(t, end, CALL_END)) if end > 0 else -1
-    return Found(name, arguments, pos, stop) if stop > 0 else None
+    return (Found(name, arguments, pos, stop), stop) if stop > 0 else None
 
 
 def render_v3(name: str, arguments: Mapping[str, Any]) -> str:

@@ -13,10 +13,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..base import FAIL, Ctx, Dialect, Done, Found, Marker, Scan
+from ..base import Ctx, Dialect, Found, Marker, Scan
 from ..jsonscan import json_end, load_json
 from ..tape import Step, Tape, closer_or_end, find_within, peek_any, skip_ws
 from .rules import JSON_ARGUMENTS
+from .sections import scan_calls
 
 BEGIN, END = "<|tool_calls_section_begin|>", "<|tool_calls_section_end|>"
 CALL, ARGS, CALL_END = "<|tool_call_begin|>", "<|tool_call_argument_begin|>", "<|tool_call_end|>"
@@ -25,23 +26,18 @@ _ID = re.compile(r"(?:functions\.)?([\w.\-]+):\d+|\d+")
 
 def scan_section(t: Tape, ctx: Ctx) -> Scan:
     """Read the calls of one section; complete calls stand even if the section is cut off."""
-    k = len(BEGIN)
-    found = False
-    while True:
-        k = yield from skip_ws(t, k)
-        which = yield from peek_any(t, k, (CALL, END))
-        if which == 1 and found:
-            return Done(k + len(END))
-        call = (yield from _call(t, k)) if which == 0 else None
+
+    def read_call(t: Tape, pos: int) -> Step[tuple[Found | None, int] | None]:
+        call = yield from _call(t, pos)
         if call is None:
-            return Done(k) if found else FAIL
+            return None
         name, arguments, stop = call
         if arguments is not None:
             name = name or ctx.tools.infer_name(arguments)
-        if name is not None and arguments is not None:
-            yield Found(name, arguments, k, stop)
-            found = True
-        k = stop
+        found = Found(name, arguments, pos, stop) if name is not None and arguments is not None else None
+        return found, stop
+
+    return scan_calls(t, BEGIN, CALL, END, read_call)
 
 
 def _call(t: Tape, pos: int) -> Step[tuple[str | None, Any, int] | None]:
