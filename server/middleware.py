@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from server.errors import MethodNotAllowed, NotFound, error_info
+from server.errors import ApiError, InvalidRequest, MethodNotAllowed, NotFound, error_info
 
 log = structlog.get_logger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -31,8 +31,6 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
     try:
         response = await handler(request)
         status = response.status
-        if not response.prepared:
-            response.headers["X-Request-Id"] = request_id
         return response
     except asyncio.CancelledError:
         status = 499  # the client left (or the server is stopping) before the handler returned
@@ -49,19 +47,28 @@ async def openai_errors(request: web.Request, handler: Handler) -> web.StreamRes
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        mapped = NotFound(f"no route for {request.method} {request.path}") if exc.status == 404 else (
-            MethodNotAllowed(f"{request.method} is not allowed on {request.path}") if exc.status == 405 else None
-        )
-        info = error_info(mapped) if mapped else error_info(exc)
-        if mapped is None:
-            info = type(info)(exc.status, exc.text or exc.reason, "invalid_request_error", None)
-        return web.json_response(info.body(), status=info.status, headers={"X-Request-Id": request.get(REQUEST_ID, "")})
-    except Exception as exc:
-        info = error_info(exc)
-        if info.status >= 500 and info.code == "internal_error":
-            log.exception("unhandled_error")
-        else:
-            log.info("request_error", status=info.status, code=info.code, error_message=info.message)
-        headers = dict(getattr(exc, "headers", {}) or {})
-        headers["X-Request-Id"] = request.get(REQUEST_ID, "")
-        return web.json_response(info.body(), status=info.status, headers=headers)
+        return _error_response(_from_http(request, exc))
+    except Exception as exc:  # noqa: BLE001 - the one place exceptions become responses
+        return _error_response(exc)
+
+
+def _from_http(request: web.Request, exc: web.HTTPException) -> ApiError:
+    """aiohttp's own errors (no route, wrong method, body too large) as API errors."""
+    if exc.status == 404:
+        return NotFound(f"no route for {request.method} {request.path}")
+    if exc.status == 405:
+        return MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+    error = InvalidRequest(exc.text or exc.reason, code=None)
+    error.status = exc.status
+    return error
+
+
+def _error_response(exc: Exception) -> web.Response:
+    # X-Request-Id is added to every response, this one included, by response_headers.stamp_response.
+    info = error_info(exc)
+    if info.status >= 500 and info.code == "internal_error":
+        log.exception("unhandled_error")
+    else:
+        log.info("request_error", status=info.status, code=info.code, error_message=info.message)
+    headers = exc.headers if isinstance(exc, ApiError) else {}
+    return web.json_response(info.body(), status=info.status, headers=headers)
