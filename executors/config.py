@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from executors.cli_tools import resolve_executable, run_probe
@@ -19,17 +19,15 @@ class CliConfig:
     grace_s: float = 0.5
     enable_tools: bool = False
     models: tuple[str, ...] = ()  # operator override of the discovered list
-    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     def executable(self) -> str | None:
         """Absolute path of the CLI, or None when it is not installed."""
         return resolve_executable(self.path, self.extra_dirs, self.env)
 
     def child_env(self, **overrides: str) -> dict[str, str]:
-        """The CLI's environment: the server's, plus no-colour and per-backend settings."""
+        """The CLI's environment: the server's, plus no-colour and per-backend defaults it may override."""
         env = dict(self.env)
         env["NO_COLOR"] = "1"
-        env.update(self.extra_env)
         for key, value in overrides.items():
             env.setdefault(key, value)
         return env
