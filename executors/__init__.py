@@ -1,23 +1,61 @@
-"""Executors: run one CLI per request and yield typed events from its output."""
+"""Backends: each receives a structured request and yields typed events (see `executors.protocol`)."""
 
-from executors.base import Executor, LaunchSpec, RunningCli
-from executors.claude import ClaudeExecutor
-from executors.copilot import CopilotExecutor
-from executors.errors import CliError, CliFailed, CliModelRejected, CliNotFound, CliOutputError
-from executors.events import CliEvent, TextDelta, UsageReport
+from executors.errors import (
+    BackendBusy,
+    BackendError,
+    CliError,
+    CliFailed,
+    CliModelRejected,
+    CliNotFound,
+    CliOutputError,
+)
+from executors.events import (
+    BackendEvent,
+    Finished,
+    ReasoningDelta,
+    RunInfo,
+    TextDelta,
+    ToolCallDelta,
+    UsageReport,
+)
+from executors.protocol import (
+    Backend,
+    BackendConfig,
+    BackendContext,
+    BackendHealth,
+    Capabilities,
+    ModelEntry,
+)
+from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
+from executors.slots import CliSlots
+from executors.table import build_backends, read_backend_configs
 
 __all__ = [
-    "ClaudeExecutor",
+    "Backend",
+    "BackendBusy",
+    "BackendConfig",
+    "BackendContext",
+    "BackendError",
+    "BackendEvent",
+    "BackendHealth",
+    "BackendRequest",
+    "Capabilities",
     "CliError",
-    "CliEvent",
     "CliFailed",
     "CliModelRejected",
     "CliNotFound",
     "CliOutputError",
-    "CopilotExecutor",
-    "Executor",
-    "LaunchSpec",
-    "RunningCli",
+    "CliSlots",
+    "Finished",
+    "Message",
+    "ModelEntry",
+    "ReasoningDelta",
+    "RunInfo",
     "TextDelta",
+    "ToolCallDelta",
+    "ToolCallRecord",
+    "ToolProtocol",
     "UsageReport",
+    "build_backends",
+    "read_backend_configs",
 ]

@@ -1,29 +1,54 @@
-"""Errors raised while running a CLI; the server maps each class to an OpenAI error."""
+"""Errors a backend raises; the server maps each class to an OpenAI error in one table."""
 
 from __future__ import annotations
 
 
-class CliError(Exception):
-    """A CLI run failed; `message` is what the CLI itself said, cleaned for a client."""
+class BackendError(Exception):
+    """A backend could not answer; `message` is safe to show a client.
 
-    def __init__(self, backend: str, message: str, *, exit_code: int | None = None) -> None:
+    `status` and `code_suffix` decide the OpenAI error (`<backend>_<code_suffix>`);
+    `retryable` is False when sending the same request again cannot help.
+    """
+
+    status = 503
+    code_suffix = "execution_error"
+    retryable = True
+
+    def __init__(self, backend: str, message: str, *, exit_code: int | None = None, retryable: bool | None = None) -> None:
         super().__init__(message)
         self.backend = backend
         self.message = message
         self.exit_code = exit_code
+        if retryable is not None:
+            self.retryable = retryable
 
 
-class CliNotFound(CliError):
+class BackendBusy(BackendError):
+    """Too many requests are already waiting for this kind of backend."""
+
+    code_suffix = "busy"
+
+
+class CliNotFound(BackendError):
     """The CLI executable could not be started (not installed, not executable)."""
 
+    code_suffix = "spawn_error"
+    retryable = False
 
-class CliFailed(CliError):
-    """The CLI ran and reported an error (auth, API error, non-zero exit)."""
+
+class CliFailed(BackendError):
+    """The backend ran and reported an error (auth, API error, non-zero exit)."""
 
 
 class CliModelRejected(CliFailed):
-    """The CLI or its API said the model does not exist or is not available."""
+    """The backend or its API said the model does not exist or is not available."""
+
+    status = 404
+    retryable = False
 
 
 class CliOutputError(CliFailed):
-    """The CLI printed something the executor could not read (e.g. a line over the size limit)."""
+    """The backend printed something that could not be read (e.g. a line over the size limit)."""
+
+
+CliError = BackendError  # the CLI backends' name for the base class

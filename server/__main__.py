@@ -10,7 +10,7 @@ from dotenv import load_dotenv
 
 from server.app import create_app
 from server.logging_setup import configure_logging
-from server.rate_limit import check_storage_uri
+from server.middleware.rate_limit import check_storage_uri
 from server.serve import announce, serve
 from server.settings import ConfigError, Settings
 from server.workers import claim_port, run_workers

@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from server.config_parsing import (
+from executors import BackendConfig, read_backend_configs
+from executors.envconfig import (
     ConfigError,
     parse_bool,
     parse_choice,
@@ -15,8 +16,8 @@ from server.config_parsing import (
     parse_int,
     parse_list,
     parse_mapping,
-    parse_services,
 )
+from executors.table import SERVICE_ALIASES
 from server.converters import DIALECTS
 
 __all__ = ["ConfigError", "Settings"]
@@ -31,20 +32,15 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3456
     services: tuple[str, ...] = ("copilot",)
+    backends: Mapping[str, BackendConfig] = field(default_factory=lambda: read_backend_configs({}))
     default_model: str | None = None
-    copilot_cli_path: str = "copilot"
-    claude_cli_path: str = "claude"
     request_timeout_ms: int = 300_000
     temp_dir_base: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "copilot-bridge")
     max_concurrent_clis: int = 8
     max_queued_requests: int = 256
     kill_grace_ms: int = 500
     keepalive_s: float = 15.0
-    enable_cli_tools: bool = False
-    claude_max_retries: int = 2
     models_cache_ttl_s: float = 3600.0
-    copilot_models: tuple[str, ...] = ()
-    claude_models: tuple[str, ...] = ()
     enable_tool_call_conversion: bool = True
     tool_dialects: Mapping[str, str] = field(default_factory=dict)
     log_level: str = "info"
@@ -62,7 +58,6 @@ class Settings:
     rate_limit_storage: str = "memory://"
     workers: int = 1
     shutdown_grace_s: float = 10.0
-    extra_tool_dirs: tuple[Path, ...] = ()
 
     @property
     def request_timeout_s(self) -> float:
@@ -79,24 +74,20 @@ class Settings:
         """Build settings from an environment mapping; a bad value raises ConfigError naming it."""
         d = cls()
         keys = parse_list(env, "API_KEYS") + parse_list(env, "API_KEY")
+        backends = read_backend_configs(env, project_root)
         settings = cls(
             host=env.get("HOST", d.host).strip() or d.host,
             port=parse_int(env, "PORT", d.port, minimum=0, maximum=65535),
-            services=parse_services(env, "SERVICE", d.services),
+            services=parse_services(env, backends),
+            backends=backends,
             default_model=env.get("DEFAULT_MODEL", "").strip() or None,
-            copilot_cli_path=env.get("COPILOT_CLI_PATH", "").strip() or d.copilot_cli_path,
-            claude_cli_path=env.get("CLAUDE_CLI_PATH", "").strip() or d.claude_cli_path,
             request_timeout_ms=parse_int(env, "REQUEST_TIMEOUT", d.request_timeout_ms, minimum=1),
             temp_dir_base=Path(env.get("TEMP_DIR_BASE", "").strip() or d.temp_dir_base),
             max_concurrent_clis=parse_int(env, "MAX_CONCURRENT_CLIS", d.max_concurrent_clis, minimum=1),
             max_queued_requests=parse_int(env, "MAX_QUEUED_REQUESTS", d.max_queued_requests, minimum=0),
             kill_grace_ms=parse_int(env, "KILL_GRACE_MS", d.kill_grace_ms, minimum=0, maximum=60_000),
             keepalive_s=parse_float(env, "STREAM_KEEPALIVE", d.keepalive_s, minimum=0.1),
-            enable_cli_tools=parse_bool(env, "ENABLE_CLI_TOOLS", d.enable_cli_tools),
-            claude_max_retries=parse_int(env, "CLAUDE_MAX_RETRIES", d.claude_max_retries, minimum=0),
             models_cache_ttl_s=parse_float(env, "MODELS_CACHE_TTL", d.models_cache_ttl_s, minimum=0),
-            copilot_models=tuple(parse_list(env, "COPILOT_MODELS")),
-            claude_models=tuple(parse_list(env, "CLAUDE_MODELS")),
             enable_tool_call_conversion=parse_bool(
                 env, "ENABLE_TOOL_CALL_CONVERSION", d.enable_tool_call_conversion
             ),
@@ -118,7 +109,6 @@ class Settings:
             rate_limit_storage=env.get("RATE_LIMIT_STORAGE", "").strip() or d.rate_limit_storage,
             workers=parse_int(env, "WORKERS", d.workers, minimum=1, maximum=64),
             shutdown_grace_s=parse_float(env, "SHUTDOWN_GRACE", d.shutdown_grace_s, minimum=0),
-            extra_tool_dirs=(project_root / ".tools" / "node_modules" / ".bin",) if project_root else (),
         )
         settings.check_exposure()
         unknown = sorted(set(settings.tool_dialects.values()) - set(DIALECTS))
@@ -134,3 +124,19 @@ class Settings:
                 f"{self.host!r} is reachable from other machines but no API_KEY is set; "
                 "set API_KEY (or API_KEYS) or, to serve without keys anyway, ALLOW_PUBLIC_WITHOUT_AUTH=true",
             )
+
+
+def parse_services(env: Mapping[str, str], backends: Mapping[str, BackendConfig]) -> tuple[str, ...]:
+    """SERVICE: an ordered list of backend names (or an alias such as `both`); the first wins bare model ids.
+
+    Unset, it is every backend that serves by default (Copilot, and any upstream configured).
+    """
+    raw = env.get("SERVICE", "").strip()
+    if not raw:
+        return tuple(name for name, config in backends.items() if config.enabled_by_default)
+    names = [alias for n in parse_list(env, "SERVICE") for alias in SERVICE_ALIASES.get(n.lower(), (n.lower(),))]
+    unknown = [n for n in names if n not in backends]
+    if unknown or not names:
+        known = ", ".join([*backends, *SERVICE_ALIASES])
+        raise ConfigError("SERVICE", f"unknown backend {unknown[0] if unknown else raw!r}; configured: {known}")
+    return tuple(dict.fromkeys(names))

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import structlog
 
-from server.config_parsing import ConfigError
+from executors.envconfig import ConfigError
 from server.settings import Settings
 
 log = structlog.get_logger(__name__)

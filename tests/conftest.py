@@ -37,30 +37,39 @@ def cli_env(tmp_path: Path, record_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Both backends enabled, Copilot first, fake CLIs, a private temp base, short kill grace."""
-    return Settings(
-        services=("copilot", "claude"),
-        copilot_cli_path=str(FAKE_BIN / "copilot"),
-        claude_cli_path=str(FAKE_BIN / "claude"),
-        temp_dir_base=tmp_path / "bridge-tmp",
-        kill_grace_ms=300,
-        request_timeout_ms=20_000,
-        log_dir=tmp_path / "logs",
-    )
+def settings_env(tmp_path: Path) -> dict[str, str]:
+    """The test settings as an operator writes them: both backends (Copilot first), fake CLIs,
+    a private temp base, short kill grace."""
+    return {
+        "SERVICE": "copilot,claude",
+        "COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"),
+        "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
+        "TEMP_DIR_BASE": str(tmp_path / "bridge-tmp"),
+        "KILL_GRACE_MS": "300",
+        "REQUEST_TIMEOUT": "20000",
+        "LOG_DIR": str(tmp_path / "logs"),
+    }
+
+
+@pytest.fixture
+def settings(settings_env: dict[str, str]) -> Settings:
+    """The settings `settings_env` describes."""
+    return Settings.from_env(settings_env)
 
 
 MakeClient = Callable[..., Any]
 
 
 @pytest.fixture
-def make_client(aiohttp_client: Any, settings: Settings, cli_env: dict[str, str]) -> MakeClient:
-    """Start the app with settings overrides; disconnects cancel handlers as in production."""
+def make_client(aiohttp_client: Any, settings_env: dict[str, str], cli_env: dict[str, str]) -> MakeClient:
+    """Start the app; `config` adds env-style settings (e.g. COPILOT_CLI_PATH), `overrides` replace
+    Settings fields; `env` is added to what the CLIs inherit. Disconnects cancel handlers as in production."""
 
     from server.app import create_app  # imported here so executor tests don't need the server
 
-    async def make(env: dict[str, str] | None = None, **overrides: Any) -> TestClient:
-        app = create_app(dataclasses.replace(settings, **overrides), env={**cli_env, **(env or {})})
+    async def make(env: dict[str, str] | None = None, config: dict[str, str] | None = None, **overrides: Any) -> TestClient:
+        settings = dataclasses.replace(Settings.from_env({**settings_env, **(config or {})}), **overrides)
+        app = create_app(settings, env={**cli_env, **(env or {})})
         return await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
 
     return make

@@ -8,12 +8,12 @@ from fnmatch import fnmatchcase
 from .registry import DIALECTS
 
 
-def dialect_for_model(model_id: str, overrides: Mapping[str, str] | None = None) -> str:
+def dialect_for_model(model_id: str, overrides: Mapping[str, str] | None = None, *, default: str | None = None) -> str:
     """The dialect for a model id: the most specific matching override, else its family default.
 
     Override keys are id prefixes or fnmatch patterns (case-insensitive), matched against the
-    whole id (`claude/sonnet`) and its last part (`sonnet`). Claude / Anthropic models (and every
-    model of the `claude/` backend) default to "claude_xml", everything else to "hermes".
+    whole id (`claude/sonnet`) and its last part (`sonnet`). Claude / Anthropic models default to
+    "claude_xml"; other models to `default` (a backend's own preference) or "hermes".
     """
     model = model_id.lower()
     family = model.rsplit("/", 1)[-1]  # "claude/sonnet" -> "sonnet"; patterns may match either
@@ -30,6 +30,6 @@ def dialect_for_model(model_id: str, overrides: Mapping[str, str] | None = None)
             best = (pattern, dialect)
     if best is not None:
         return best[1]
-    if model.startswith("claude") or family.startswith("claude") or "anthropic" in model:
+    if family.startswith("claude") or "anthropic" in model:
         return "claude_xml"
-    return "hermes"
+    return default or "hermes"

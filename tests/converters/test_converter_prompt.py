@@ -126,3 +126,10 @@ def test_overrides_by_prefix_or_pattern_most_specific_wins() -> None:
 def test_override_to_an_unknown_dialect_is_an_error() -> None:
     with pytest.raises(ValueError, match="'xml'"):
         dialect_for_model("gpt-5", {"gpt": "xml"})
+
+
+def test_a_backends_default_applies_only_where_the_family_has_none() -> None:
+    assert dialect_for_model("claude/sonnet", default="claude_xml") == "claude_xml"
+    assert dialect_for_model("upstream/qwen3", default="qwen3coder") == "qwen3coder"
+    assert dialect_for_model("copilot/claude-sonnet-4.6", default="hermes") == "claude_xml"
+    assert dialect_for_model("claude/sonnet", {"sonnet": "hermes"}, default="claude_xml") == "hermes"

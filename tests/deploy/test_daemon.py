@@ -271,7 +271,7 @@ def test_start_reports_a_server_that_dies_at_once(nohup_bridge: Bridge) -> None:
     assert started.returncode == 1
     assert "exited while starting" in started.stderr
     # The server's own one-line complaint is shown from its log.
-    assert "configuration error: SERVICE: expected copilot, claude, both" in started.stderr
+    assert "configuration error: SERVICE: unknown backend 'bogus'; configured: copilot, claude" in started.stderr
     assert not port_open(nohup_bridge.port)
 
 

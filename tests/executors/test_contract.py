@@ -1,79 +1,43 @@
-"""One contract suite, run against both executors with the fake CLIs."""
+"""One contract suite, run against every CLI backend with the fake CLIs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from executors import (
-    ClaudeExecutor,
-    CliFailed,
-    CliModelRejected,
-    CliNotFound,
-    CopilotExecutor,
-    Executor,
-    LaunchSpec,
-    TextDelta,
-    UsageReport,
-)
-from executors.config import CliConfig
-from tests.conftest import FAKE_BIN, cli_records, scenario
+from executors import Backend, CliFailed, CliModelRejected, CliNotFound, RunInfo, TextDelta, UsageReport
+from tests.conftest import cli_records, scenario
+from tests.executors.backend_helpers import collect, make_backend, pid_alive, request_for
 
 BACKENDS = ["copilot", "claude"]
-
-
-def make_executor(backend: str, env: dict[str, str], **config: Any) -> Executor:
-    cfg = CliConfig(path=str(FAKE_BIN / backend), env=env, grace_s=0.3, **config)
-    return CopilotExecutor(cfg) if backend == "copilot" else ClaudeExecutor(cfg)
-
-
-async def run(executor: Executor, workdir: Path, prompt: str, system: str | None = "Be brief.") -> list[Any]:
-    running = await executor.start(LaunchSpec("gpt-5.4" if executor.backend == "copilot" else "sonnet", workdir, system))
-    try:
-        await running.send(prompt)
-        return [event async for event in running.events()]
-    finally:
-        await running.close()
-
-
 
 
 def text_of(events: list[Any]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # A zombie is dead for our purposes; it is reaped by its parent.
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
-    except OSError:
-        return False
-
-
 @pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> str:
+def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    path = tmp_path / "work"
-    path.mkdir()
-    return path
+def temp_base(tmp_path: Path) -> Path:
+    return tmp_path / "bridge-tmp"
 
 
-async def test_ok_streams_text_and_reports_usage(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
-    events = await run(make_executor(backend, cli_env), workdir, "Say hi")
+@pytest.fixture
+def backend(kind: str, cli_env: dict[str, str], temp_base: Path) -> Backend:
+    return make_backend(kind, cli_env, temp_base)
+
+
+async def test_ok_streams_text_and_reports_usage(kind: str, backend: Backend) -> None:
+    events = await collect(backend, request_for(kind, "Say hi"))
     deltas = [e for e in events if isinstance(e, TextDelta)]
     assert [d.text for d in deltas] == ["Hello", " from", " mock."]
     usage = [e for e in events if isinstance(e, UsageReport)]
@@ -82,13 +46,13 @@ async def test_ok_streams_text_and_reports_usage(backend: str, cli_env: dict[str
 
 
 async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
-    backend: str, cli_env: dict[str, str], workdir: Path, record_dir: Path
+    kind: str, backend: Backend, record_dir: Path, temp_base: Path
 ) -> None:
-    await run(make_executor(backend, cli_env), workdir, "--yolo\nSay hi", system="SYSTEM-MARKER")
+    events = await collect(backend, request_for(kind, "--yolo\nSay hi", system="SYSTEM-MARKER"))
     (record,) = cli_records(record_dir)
     argv = record["argv"][1:]
     assert "--yolo" not in argv and "Say hi" not in " ".join(argv)
-    if backend == "copilot":
+    if kind == "copilot":
         assert record["stdin"] == "--yolo\nSay hi"
         assert record["files"]["AGENTS.md"] == "SYSTEM-MARKER"
         for flag in ("--output-format", "json", "--stream", "on", "--no-color", "--no-auto-update", "--no-ask-user"):
@@ -105,58 +69,59 @@ async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
         assert argv[argv.index("--setting-sources") + 1] == ""
         for flag in ("-p", "--verbose", "--include-partial-messages", "--no-session-persistence", "--strict-mcp-config"):
             assert flag in argv
-    assert Path(record["cwd"]).resolve() == workdir.resolve()
+    (info,) = [e for e in events if isinstance(e, RunInfo)]
+    assert info.temp_dir is not None and Path(record["cwd"]).resolve() == Path(info.temp_dir).resolve()
+    assert Path(info.temp_dir).parent.resolve() == temp_base.resolve()
+    assert not Path(info.temp_dir).exists()  # removed once the run ended
 
 
 async def test_agent_tools_can_be_enabled_by_the_operator(
-    backend: str, cli_env: dict[str, str], workdir: Path, record_dir: Path
+    kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
 ) -> None:
-    await run(make_executor(backend, cli_env, enable_tools=True), workdir, "hi")
+    backend = make_backend(kind, cli_env, temp_base, config={"ENABLE_CLI_TOOLS": "true"})
+    await collect(backend, request_for(kind, "hi"))
     (record,) = cli_records(record_dir)
     assert "--available-tools" not in record["argv"] and "--tools" not in record["argv"]
 
 
-async def test_slow_first_delta_arrives_while_cli_still_runs(
-    backend: str, cli_env: dict[str, str], workdir: Path
-) -> None:
-    executor = make_executor(backend, cli_env)
-    running = await executor.start(LaunchSpec("gpt-5.4", workdir, None))
+async def test_slow_first_delta_arrives_while_cli_still_runs(kind: str, backend: Backend, record_dir: Path) -> None:
+    events = backend.stream(request_for(kind, scenario("slow", delay=0.4)))
+    started = time.monotonic()
     try:
-        await running.send(scenario("slow", delay=0.4))
-        started = time.monotonic()
-        async for event in running.events():
+        async for event in events:
             if isinstance(event, TextDelta):
-                assert running.process.returncode is None and pid_alive(running.process.pid)
                 first_after = time.monotonic() - started
+                (record,) = cli_records(record_dir)
+                assert not record.get("finished") and pid_alive(record["pid"])
                 break
     finally:
-        await running.close()
-    assert first_after < 3 * 0.4
+        await events.aclose()  # type: ignore[attr-defined]
+    assert first_after < 3 + 3 * 0.4  # spawn included
 
 
 @pytest.mark.parametrize("name", ["hang", "hang_hard"])
-async def test_close_kills_the_whole_process_group(
-    backend: str, name: str, cli_env: dict[str, str], workdir: Path, record_dir: Path
+async def test_closing_the_stream_kills_the_whole_process_group(
+    kind: str, backend: Backend, name: str, record_dir: Path
 ) -> None:
-    executor = make_executor(backend, cli_env)
-    running = await executor.start(LaunchSpec("gpt-5.4", workdir, None))
-    await running.send(scenario(name))
-    events = running.events()
-    first = await anext(events)
-    assert isinstance(first, TextDelta)
-    record = cli_records(record_dir)[0]
+    events = backend.stream(request_for(kind, scenario(name)))
+    first_text = None
+    async for event in events:
+        if isinstance(event, TextDelta):
+            first_text = event
+            break
+    assert first_text is not None
+    record: dict[str, Any] = {}
     for _ in range(50):
         record = cli_records(record_dir)[0]
         if record.get("child_pid"):
             break
         await asyncio.sleep(0.05)
-    child = record["child_pid"]
-    assert pid_alive(running.process.pid) and pid_alive(child)
+    pid, child = record["pid"], record["child_pid"]
+    assert pid_alive(pid) and pid_alive(child)
     started = time.monotonic()
-    await events.aclose()
-    await running.close()
-    assert time.monotonic() - started < 1.0
-    assert not pid_alive(running.process.pid)
+    await events.aclose()  # type: ignore[attr-defined]
+    assert time.monotonic() - started < 1.5
+    assert not pid_alive(pid)
     for _ in range(20):
         if not pid_alive(child):
             break
@@ -164,26 +129,19 @@ async def test_close_kills_the_whole_process_group(
     assert not pid_alive(child)
 
 
-async def test_crash_mid_stream_raises_after_the_text_so_far(
-    backend: str, cli_env: dict[str, str], workdir: Path
-) -> None:
+async def test_crash_mid_stream_raises_after_the_text_so_far(kind: str, backend: Backend) -> None:
     seen: list[Any] = []
     with pytest.raises(CliFailed):
-        running = await make_executor(backend, cli_env).start(LaunchSpec("gpt-5.4", workdir, None))
-        try:
-            await running.send(scenario("crash"))
-            async for event in running.events():
-                seen.append(event)
-        finally:
-            await running.close()
+        async for event in backend.stream(request_for(kind, scenario("crash"))):
+            seen.append(event)
     assert text_of(seen) == "Hello"
 
 
-async def test_auth_error_carries_the_cli_message(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
+async def test_auth_error_carries_the_cli_message(kind: str, backend: Backend) -> None:
     with pytest.raises(CliFailed) as info:
-        await run(make_executor(backend, cli_env), workdir, scenario("auth"))
+        await collect(backend, request_for(kind, scenario("auth")))
     assert not isinstance(info.value, CliModelRejected)
-    if backend == "copilot":
+    if kind == "copilot":
         assert "No authentication information found" in info.value.message
         assert "COPILOT_GITHUB_TOKEN" in info.value.message
         assert "Changes" not in info.value.message
@@ -192,45 +150,51 @@ async def test_auth_error_carries_the_cli_message(backend: str, cli_env: dict[st
         assert "ANTHROPIC_API_KEY" in info.value.message
 
 
-async def test_model_rejected_by_the_cli(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
+async def test_model_rejected_by_the_cli(kind: str, backend: Backend) -> None:
     with pytest.raises(CliModelRejected) as info:
-        await run(make_executor(backend, cli_env), workdir, scenario("model_error"))
+        await collect(backend, request_for(kind, scenario("model_error")))
     assert "model" in info.value.message.lower()
 
 
-async def test_non_zero_exit_uses_stderr(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
+async def test_non_zero_exit_uses_stderr(kind: str, backend: Backend) -> None:
     with pytest.raises(CliFailed) as info:
-        await run(make_executor(backend, cli_env), workdir, scenario("exit"))
+        await collect(backend, request_for(kind, scenario("exit")))
     assert "fatal: something went wrong" in info.value.message
     assert info.value.exit_code == 2
 
 
-async def test_huge_line_arrives_intact(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
-    events = await run(make_executor(backend, cli_env), workdir, scenario("huge"))
+async def test_huge_line_arrives_intact(kind: str, backend: Backend) -> None:
+    events = await collect(backend, request_for(kind, scenario("huge")))
     assert len(text_of(events)) >= 1024 * 1024
 
 
-async def test_missing_cli_is_a_spawn_error(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
-    cfg = CliConfig(path="/nonexistent/bin/" + backend, env=cli_env)
-    executor: Executor = CopilotExecutor(cfg) if backend == "copilot" else ClaudeExecutor(cfg)
-    assert executor.resolved_path() is None
+async def test_missing_cli_is_a_spawn_error(kind: str, cli_env: dict[str, str], temp_base: Path) -> None:
+    backend = make_backend(kind, cli_env, temp_base, config={f"{kind.upper()}_CLI_PATH": f"/nonexistent/bin/{kind}"})
+    health = await backend.health()
+    assert health.available is False and health.detail["cli_path"] is None
     with pytest.raises(CliNotFound):
-        await executor.start(LaunchSpec("x", workdir, None))
+        await collect(backend, request_for(kind, "hi"))
+    assert list(temp_base.iterdir()) == []
 
 
-async def test_version_and_models(backend: str, cli_env: dict[str, str]) -> None:
-    executor = make_executor(backend, cli_env)
-    version = await executor.version()
-    assert version is not None and ("1.0.102" in version or "2.1.197" in version)
-    models = await executor.discover_models()
-    assert ("gpt-5.4" if backend == "copilot" else "sonnet") in models
+async def test_version_and_models(kind: str, backend: Backend) -> None:
+    health = await backend.health()
+    version = health.detail["version"]
+    assert health.available and version is not None and ("1.0.102" in version or "2.1.197" in version)
+    models = [m.id for m in await backend.list_models()]
+    assert ("gpt-5.4" if kind == "copilot" else "sonnet") in models
 
 
-async def test_cli_state_does_not_grow(backend: str, cli_env: dict[str, str], workdir: Path) -> None:
+async def test_operator_model_list_replaces_discovery(kind: str, cli_env: dict[str, str], temp_base: Path) -> None:
+    backend = make_backend(kind, cli_env, temp_base, config={f"{kind.upper()}_MODELS": "m-one, m-two"})
+    assert [m.id for m in await backend.list_models()] == ["m-one", "m-two"]
+
+
+async def test_cli_state_does_not_grow(kind: str, backend: Backend, cli_env: dict[str, str]) -> None:
     home = Path(cli_env["HOME"])
     for _ in range(3):
-        await run(make_executor(backend, cli_env), workdir, "hi")
-    if backend == "copilot":
+        await collect(backend, request_for(kind, "hi"))
+    if kind == "copilot":
         state = home / ".copilot" / "session-state"
         sessions = [p for p in state.iterdir() if not p.name.startswith(".")] if state.exists() else []
         assert sessions == []

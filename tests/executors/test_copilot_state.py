@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from executors.copilot_state import forget_session
+from executors.copilot.state import forget_session
 
 
 def make_home(tmp_path: Path, sessions: list[str]) -> Path:

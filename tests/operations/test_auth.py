@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from server.auth import key_matches
+from server.middleware.auth import key_matches
 from tests.conftest import MakeClient
 
 KEYS = ("sk-bridge-first-0123456789", "sk-bridge-second-9876543210")

@@ -23,7 +23,7 @@ async def test_preflight_from_allowed_origin(make_client: MakeClient) -> None:
     assert resp.status == 204
     assert resp.headers["Access-Control-Allow-Origin"] == ORIGIN
     methods = {m.strip() for m in resp.headers["Access-Control-Allow-Methods"].split(",")}
-    assert methods == {"GET", "POST", "OPTIONS"}
+    assert methods == {"GET", "POST", "DELETE", "OPTIONS"}
     allowed = {h.strip().lower() for h in resp.headers["Access-Control-Allow-Headers"].split(",")}
     assert {"authorization", "content-type", "x-api-key", "x-request-id", "x-stainless-os"} <= allowed
     assert "bad header" not in allowed

@@ -10,7 +10,7 @@ import coredis
 import pytest
 from aiohttp.test_utils import TestClient
 
-from server.auth import key_fingerprint
+from server.middleware.auth import key_fingerprint
 from tests.conftest import MakeClient, scenario
 
 KEY_A, KEY_B = "sk-limit-a-0123456789", "sk-limit-b-0123456789"

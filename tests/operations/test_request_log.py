@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from server.request_log import log_file_name, prune_request_logs
+from server.middleware.request_log import log_file_name, prune_request_logs
 from tests.conftest import MakeClient, scenario
 
 CHAT = {"model": "copilot/gpt-5.4", "messages": [{"role": "user", "content": scenario("ok")}]}

@@ -23,8 +23,7 @@ MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 async def real_sdk(make_client: MakeClient, real_env: dict[str, str]) -> Any:
     client = await make_client(
         env=real_env,
-        copilot_cli_path=real_cli("copilot"),
-        claude_cli_path=real_cli("claude"),
+        config={"COPILOT_CLI_PATH": real_cli("copilot"), "CLAUDE_CLI_PATH": real_cli("claude")},
         request_timeout_ms=90_000,
     )
     async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="k", max_retries=0) as sdk:
@@ -136,7 +135,7 @@ async def test_real_cli_tree_is_gone_after_a_disconnect(
 ) -> None:
     import asyncio
 
-    client = await make_client(env=real_env, copilot_cli_path=real_cli("copilot"), claude_cli_path=real_cli("claude"))
+    client = await make_client(env=real_env, config={"COPILOT_CLI_PATH": real_cli("copilot"), "CLAUDE_CLI_PATH": real_cli("claude")})
     marker = real_env["COPILOT_PROVIDER_API_KEY"] if model.startswith("copilot") else real_env["ANTHROPIC_API_KEY"]
     body = {"model": model, "stream": True,
             "messages": [{"role": "user", "content": "[[fake:reply=one two three four five six]] [[fake:chunks=6]] [[fake:delay=1]]"}]}

@@ -44,7 +44,7 @@ async def test_model_by_id_and_unknown(client: TestClient) -> None:
 
 
 async def test_models_can_be_overridden(make_client: MakeClient) -> None:
-    client = await make_client(copilot_models=("my-model",), services=("copilot",))
+    client = await make_client(config={"COPILOT_MODELS": "my-model"}, services=("copilot",))
     ids = [m["id"] for m in (await (await client.get("/v1/models")).json())["data"]]
     assert ids == ["copilot/my-model"]
 
@@ -188,7 +188,7 @@ async def test_model_rejected_by_cli_is_404(client: TestClient) -> None:
 
 
 async def test_missing_cli_is_spawn_error(make_client: MakeClient) -> None:
-    client = await make_client(copilot_cli_path="/nonexistent/copilot")
+    client = await make_client(config={"COPILOT_CLI_PATH": "/nonexistent/copilot"})
     resp = await client.post("/v1/chat/completions", json=chat())
     assert resp.status == 503
     assert_error(await resp.json(), "copilot_spawn_error")
@@ -229,7 +229,7 @@ async def test_health_reports_each_backend(client: TestClient) -> None:
 
 
 async def test_health_without_clis_is_unavailable(make_client: MakeClient) -> None:
-    client = await make_client(copilot_cli_path="/none/copilot", claude_cli_path="/none/claude")
+    client = await make_client(config={"COPILOT_CLI_PATH": "/none/copilot", "CLAUDE_CLI_PATH": "/none/claude"})
     resp = await client.get("/health")
     assert resp.status == 503 and (await resp.json())["status"] == "unavailable"
 

@@ -14,8 +14,9 @@ def test_defaults_match_the_original_project() -> None:
     assert settings.port == 3456 and settings.host == "127.0.0.1"
     assert settings.request_timeout_ms == 300_000
     assert settings.services == ("copilot",)
-    assert settings.copilot_cli_path == "copilot" and settings.claude_cli_path == "claude"
-    assert settings.enable_cli_tools is False and settings.enable_tool_call_conversion is True
+    copilot, claude = settings.backends["copilot"], settings.backends["claude"]
+    assert copilot.cli.path == "copilot" and claude.cli.path == "claude"  # type: ignore[attr-defined]
+    assert copilot.cli.enable_tools is False and settings.enable_tool_call_conversion is True  # type: ignore[attr-defined]
 
 
 def test_values_are_read() -> None:
@@ -27,7 +28,14 @@ def test_values_are_read() -> None:
     assert settings.port == 8080 and settings.services == ("copilot", "claude")
     assert settings.request_timeout_s == 1.0 and settings.temp_dir_base == Path("/var/tmp/b")
     assert settings.tool_dialects == {"gpt-*": "hermes", "glm*": "glm45"}
+    assert settings.backends["claude"].cli.path == "/x/claude"  # type: ignore[attr-defined]
     assert Settings.from_env({"SERVICE": "claude,copilot"}).services == ("claude", "copilot")
+
+
+def test_unknown_service_names_the_configured_backends() -> None:
+    with pytest.raises(ConfigError) as info:
+        Settings.from_env({"SERVICE": "copilot,gemini"})
+    assert "'gemini'" in str(info.value) and "copilot, claude" in str(info.value)
 
 
 @pytest.mark.parametrize(
@@ -38,6 +46,7 @@ def test_values_are_read() -> None:
         ({"REQUEST_TIMEOUT": "0"}, "REQUEST_TIMEOUT"),
         ({"SERVICE": "gemini"}, "SERVICE"),
         ({"ENABLE_CLI_TOOLS": "maybe"}, "ENABLE_CLI_TOOLS"),
+        ({"CLAUDE_MAX_RETRIES": "-1"}, "CLAUDE_MAX_RETRIES"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"TOOL_DIALECTS": "nonsense"}, "TOOL_DIALECTS"),
         ({"TOOL_DIALECTS": "gpt-*=klingon"}, "TOOL_DIALECTS"),

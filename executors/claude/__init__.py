@@ -1,0 +1,5 @@
+"""Claude Code CLI as a backend."""
+
+from executors.claude.backend import read_configs
+
+__all__ = ["read_configs"]

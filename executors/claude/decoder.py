@@ -1,0 +1,85 @@
+"""Decode `claude --output-format stream-json` lines into text deltas, usage and errors."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from executors.errors import CliFailed, CliModelRejected
+from executors.events import BackendEvent, TextDelta, UsageReport
+
+BACKEND = "claude"
+_AUTH_HINT = (
+    " (set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN for the bridge, or run `claude` and /login "
+    "as the user the bridge runs as)"
+)
+
+
+class ClaudeDecoder:
+    """State for one Claude run: whether text streamed, and the final result line."""
+
+    def __init__(self) -> None:
+        self._streamed = False
+        self._result: Mapping[str, Any] | None = None
+        self._auth_failed = False
+
+    def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
+        """Decode one stream-json line."""
+        kind = event.get("type")
+        if kind == "stream_event":
+            inner = event.get("event") or {}
+            delta = inner.get("delta") or {}
+            if inner.get("type") == "content_block_delta" and delta.get("type") == "text_delta":
+                text = delta.get("text")
+                if isinstance(text, str) and text:
+                    self._streamed = True
+                    return [TextDelta(text)]
+        elif kind == "assistant":
+            if event.get("error") == "authentication_failed":
+                self._auth_failed = True
+            elif not self._streamed and not event.get("error"):
+                return self._whole_message(event.get("message") or {})
+        elif kind == "result":
+            self._result = event
+        return []
+
+    def _whole_message(self, message: Mapping[str, Any]) -> list[BackendEvent]:
+        # Only reached when partial messages were not streamed (e.g. an older CLI).
+        texts = [b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text"]
+        text = "".join(t for t in texts if isinstance(t, str))
+        self._streamed = bool(text)
+        return [TextDelta(text)] if text else []
+
+    def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
+        """Raise the run's error, or return its usage."""
+        result = self._result or {}
+        if result.get("is_error") or exit_code != 0:
+            raise self._failure(result, exit_code, stderr, stray_stdout)
+        usage = result.get("usage")
+        if not isinstance(usage, dict):
+            return [UsageReport(0, 0, estimated=True)]
+        cached = int(usage.get("cache_read_input_tokens") or 0)
+        prompt = int(usage.get("input_tokens") or 0) + cached + int(usage.get("cache_creation_input_tokens") or 0)
+        cost = result.get("total_cost_usd")
+        return [
+            UsageReport(
+                prompt,
+                int(usage.get("output_tokens") or 0),
+                cached_tokens=cached,
+                cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
+            )
+        ]
+
+    def _failure(
+        self, result: Mapping[str, Any], exit_code: int, stderr: str, stray_stdout: str
+    ) -> CliFailed:
+        errors = result.get("errors")
+        message = str(result.get("result") or "")
+        if not message and isinstance(errors, list):
+            message = "; ".join(str(e) for e in errors)
+        message = message or stray_stdout.strip() or stderr.strip() or f"claude exited with status {exit_code}"
+        if self._auth_failed or message.startswith("Not logged in"):
+            message += _AUTH_HINT
+        if result.get("api_error_status") == 404:
+            return CliModelRejected(BACKEND, message, exit_code=exit_code)
+        return CliFailed(BACKEND, message, exit_code=exit_code)

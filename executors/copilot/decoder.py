@@ -1,0 +1,99 @@
+"""Decode `copilot --output-format json` events into text deltas, usage and errors."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from executors.errors import CliFailed, CliModelRejected
+from executors.events import BackendEvent, TextDelta, UsageReport
+
+BACKEND = "copilot"
+# The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
+_FOOTER = re.compile(r"^(Changes|Duration|Tokens|Resume)\s{2,}.*$", re.MULTILINE)
+
+
+class CopilotDecoder:
+    """State for one Copilot run: which messages streamed, errors seen, the final result."""
+
+    def __init__(self, usage_file: Path) -> None:
+        self._usage_file = usage_file
+        self._streamed: set[str] = set()
+        self._last_message: str | None = None
+        self._error: Mapping[str, Any] | None = None
+        self._call_failure: Mapping[str, Any] | None = None
+        self._result: Mapping[str, Any] | None = None
+        self.session_id: str | None = None
+
+    def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
+        """Decode one JSONL event."""
+        kind = event.get("type")
+        raw = event.get("data")
+        data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
+        if kind == "assistant.message_delta":
+            return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
+        if kind == "assistant.message":
+            message_id = str(data.get("messageId", ""))
+            if message_id not in self._streamed:  # a message that arrived whole, not streamed
+                return self._text(message_id, data.get("content"))
+        elif kind == "session.error":
+            self._error = data
+        elif kind == "model.call_failure":
+            self._call_failure = data
+        elif kind == "result":
+            self._result = event
+            self.session_id = event.get("sessionId") or self.session_id
+        return []
+
+    def _text(self, message_id: str, text: object) -> list[BackendEvent]:
+        if not isinstance(text, str) or not text:
+            return []
+        events: list[BackendEvent] = []
+        if self._last_message is not None and message_id != self._last_message:
+            events.append(TextDelta("\n\n"))  # separate the agent's successive messages
+        self._last_message = message_id
+        self._streamed.add(message_id)
+        events.append(TextDelta(text))
+        return events
+
+    def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
+        """Raise the run's error, or return its usage."""
+        result_code = self._result.get("exitCode") if self._result else None
+        if self._error is not None or exit_code != 0 or (isinstance(result_code, int) and result_code != 0):
+            raise self._failure(exit_code, stderr, stray_stdout)
+        return [self._usage()]
+
+    def _failure(self, exit_code: int, stderr: str, stray_stdout: str) -> CliFailed:
+        status = None
+        if self._error is not None:
+            message = str(self._error.get("message") or "")
+            status = self._error.get("statusCode")
+        else:
+            message = _FOOTER.sub("", stderr).strip() or stray_stdout.strip()
+        if self._call_failure is not None:
+            status = status or self._call_failure.get("statusCode")
+        message = message or f"copilot exited with status {exit_code}"
+        if status == 404 or (self._call_failure or {}).get("errorCode") == "model_not_found":
+            return CliModelRejected(BACKEND, message, exit_code=exit_code)
+        return CliFailed(BACKEND, message, exit_code=exit_code)
+
+    def _usage(self) -> UsageReport:
+        premium = None
+        if self._result and isinstance(self._result.get("usage"), dict):
+            premium = self._result["usage"].get("premiumRequests")
+        try:
+            stats = json.loads(self._usage_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return UsageReport(0, 0, premium_requests=premium, estimated=True)
+        prompt = completion = cached = 0
+        for metrics in (stats.get("modelMetrics") or {}).values():
+            usage = metrics.get("usage") or {}
+            prompt += int(usage.get("inputTokens") or 0)
+            completion += int(usage.get("outputTokens") or 0)
+            cached += int(usage.get("cacheReadTokens") or 0)
+        if premium is None:
+            premium = stats.get("totalPremiumRequestCost")
+        return UsageReport(prompt, completion, cached_tokens=cached, premium_requests=premium)

@@ -1,0 +1,106 @@
+"""The backend seam: what every backend offers the server, and how it is configured and built.
+
+A backend receives a structured `BackendRequest` and yields `BackendEvent`s; how it runs (a
+spawned CLI, a long-lived CLI server, an HTTP call) is its own business. Each kind of backend is
+one package whose config reader is one line in `executors.table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from executors.events import BackendEvent
+from executors.request import BackendRequest
+from executors.slots import CliSlots
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """One model a backend serves: its own id and who makes it."""
+
+    id: str
+    owned_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do itself, so the pipeline knows what to pass, emulate or refuse.
+
+    `params` are the OpenAI request parameters it honours; `default_dialect` is the tool-call
+    markup its models follow best when the operator named none.
+    """
+
+    params: frozenset[str] = frozenset()
+    default_dialect: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BackendHealth:
+    """A backend's state for `/health`: usable at all, credentials seen, and details to show."""
+
+    available: bool
+    authenticated: bool | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        """The backend's entry in the `/health` body."""
+        return {"available": self.available, "authenticated": self.authenticated, **self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendContext:
+    """What the server shares with every backend it builds."""
+
+    env: Mapping[str, str]  # the environment child processes inherit
+    temp_base: Path  # where per-request temp dirs go
+    slots: CliSlots  # the cap on concurrently running CLI processes
+    request_timeout_s: float
+
+
+class Backend(Protocol):
+    """One configured backend, reachable by its `name` (the model-id prefix)."""
+
+    @property
+    def name(self) -> str:
+        """The backend's name, e.g. `copilot` or an upstream's BACKEND_NAME."""
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What it honours itself."""
+
+    def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
+        """Answer the request as a stream of events; raise a BackendError when it fails."""
+
+    async def list_models(self) -> list[ModelEntry]:
+        """The models it serves now (raises BackendError when it cannot tell)."""
+
+    async def health(self) -> BackendHealth:
+        """Its state for `/health`."""
+
+    async def start(self) -> None:
+        """Called once when the server starts (warm-up, pools, HTTP sessions)."""
+
+    async def aclose(self) -> None:
+        """Called once when the server stops: release processes, sessions and files."""
+
+
+class BackendConfig(Protocol):
+    """A backend's settings, read from the environment; it knows how to build its backend."""
+
+    @property
+    def name(self) -> str:
+        """The backend's name."""
+
+    @property
+    def enabled_by_default(self) -> bool:
+        """Whether it serves when SERVICE is not set."""
+
+    def build(self, context: BackendContext) -> Backend:
+        """The backend these settings describe."""
+
+
+ConfigReader = Callable[[Mapping[str, str], Path | None], list[BackendConfig]]
+"""Reads one kind's backends from the environment (and the project root, for bundled tools)."""

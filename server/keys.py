@@ -1,0 +1,20 @@
+"""Typed application and request state keys, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from executors import Backend, CliSlots
+from server.facts import RequestFacts
+from server.pipeline.catalog import ModelCatalog
+from server.settings import Settings
+
+SETTINGS = web.AppKey("settings", Settings)
+BACKENDS = web.AppKey("backends", Mapping[str, Backend])
+CATALOG = web.AppKey("catalog", ModelCatalog)
+SLOTS = web.AppKey("slots", CliSlots)
+
+FACTS = web.RequestKey("facts", RequestFacts)
+RATE_HEADERS = web.RequestKey("rate_headers", dict[str, str])

@@ -1,0 +1,41 @@
+"""The request's facts object and request id, bound to every log line; the outcome logged at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+import structlog
+from aiohttp import web
+
+from server.facts import RequestFacts
+from server.keys import FACTS
+from server.middleware import Handler
+
+log = structlog.get_logger(__name__)
+
+
+def _request_id(request: web.Request) -> str:
+    given = request.headers.get("X-Request-Id", "")[:64]
+    if given and given.isascii() and given.isprintable():
+        return given
+    return "req_" + secrets.token_hex(8)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Create the request's facts, bind its id to every log line of the request, log its outcome."""
+    facts = RequestFacts(_request_id(request), request.method, request.path, client=request.remote)
+    request[FACTS] = facts
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=facts.request_id, method=request.method, path=request.path)
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except asyncio.CancelledError:
+        status = 499  # the client left (or the server is stopping) before the handler returned
+        raise
+    finally:
+        log.info("request_finished", status=status, duration_ms=round(facts.elapsed_s() * 1000, 1))

@@ -1,0 +1,1 @@
+"""One request's run: model catalog, backend request, backend events → output events."""

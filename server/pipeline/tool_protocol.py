@@ -1,0 +1,31 @@
+"""The tool protocol a backend writes into prompts: the converter's dialects, chosen per model."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from server.converters import dialect_for_model, render_tool_call, render_tool_instructions
+
+
+@dataclass(frozen=True, slots=True)
+class DialectToolProtocol:
+    """Tool instructions and earlier calls in one markup dialect (which the converter reads back)."""
+
+    dialect: str
+
+    def instructions(self, tools: Sequence[Mapping[str, Any]], *, tool_choice: Any, parallel_tool_calls: bool) -> str:
+        """The tool definitions and calling rules, honouring tool_choice."""
+        return render_tool_instructions(
+            tools, tool_choice=tool_choice, parallel_tool_calls=parallel_tool_calls, dialect=self.dialect
+        )
+
+    def render_call(self, name: str, arguments: str) -> str:
+        """An earlier call, written in the dialect."""
+        return render_tool_call(name, arguments, self.dialect)
+
+
+def tool_protocol_for(model_id: str, overrides: Mapping[str, str], backend_default: str | None) -> DialectToolProtocol:
+    """The dialect for this model: the operator's override, its family's, or its backend's default."""
+    return DialectToolProtocol(dialect_for_model(model_id, overrides, default=backend_default))

@@ -1,0 +1,1 @@
+"""The OpenAI protocol side: request parsing and the error table."""

@@ -1,0 +1,1 @@
+"""Wire formats: the shared SSE transport and one renderer per API."""
