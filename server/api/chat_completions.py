@@ -14,6 +14,7 @@ from server.keys import BACKENDS, CATALOG, FACTS, SETTINGS
 from server.pipeline.prepare import backend_request, resolve_target
 from server.pipeline.run import run_backend
 from server.protocol.chat_request import parse_chat_request
+from server.protocol.params import plan_params
 from server.render.chat import ChatFormat, fold_completion
 from server.render.sse import stream_sse
 
@@ -31,11 +32,13 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     facts.stream, facts.messages = chat.stream, len(chat.messages)
     structlog.contextvars.bind_contextvars(model=target.model.id)
     headers = {"X-Bridge-Backend": target.model.backend}
-    if chat.ignored_params:
-        headers["X-Bridge-Ignored-Params"] = ", ".join(chat.ignored_params)
+    plan = plan_params(chat.params, target.backend.capabilities)
+    if plan.ignored:
+        headers["X-Bridge-Ignored-Params"] = ", ".join(plan.ignored)
     job = backend_request(
         target, settings, chat.messages,
         tools=chat.tools, tool_choice=chat.tool_choice, parallel_tool_calls=chat.parallel_tool_calls,
+        params=plan.passed,
     )
     fmt = ChatFormat(target.model.id, include_usage=chat.include_usage, legacy_functions=chat.legacy_functions)
     events = run_backend(target.backend, job, facts, convert_tool_calls=settings.enable_tool_call_conversion)

@@ -9,20 +9,13 @@ from typing import Any
 from executors import Message
 from server.protocol.errors import InvalidRequest
 from server.protocol.messages import parse_messages
+from server.protocol.params import OPENAI_PARAMS
 
 # Fields we act on.
 _HANDLED = frozenset({
     "model", "messages", "stream", "stream_options", "tools", "tool_choice",
     "parallel_tool_calls", "functions", "function_call", "user", "metadata", "store",
 })
-# Fields a CLI cannot honour: accepted, and listed in the X-Bridge-Ignored-Params header.
-_UNSUPPORTED = frozenset({
-    "temperature", "top_p", "n", "logprobs", "top_logprobs", "max_tokens", "max_completion_tokens",
-    "stop", "presence_penalty", "frequency_penalty", "logit_bias", "seed", "response_format",
-    "reasoning_effort", "service_tier", "modalities", "audio", "prediction", "web_search_options",
-    "verbosity", "prompt_cache_key", "safety_identifier",
-})
-_DEFAULTS_THAT_CHANGE_NOTHING: Mapping[str, Any] = {"n": 1, "logprobs": False}
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +30,7 @@ class ChatRequest:
     tool_choice: Any
     parallel_tool_calls: bool
     legacy_functions: bool
-    ignored_params: tuple[str, ...]
+    params: Mapping[str, Any]  # the OpenAI generation parameters the client set (see protocol.params)
     unknown_fields: tuple[str, ...]
 
 
@@ -62,11 +55,8 @@ def parse_chat_request(body: Any) -> ChatRequest:
         tool_choice=tool_choice,
         parallel_tool_calls=_bool(body, "parallel_tool_calls", True),
         legacy_functions=legacy,
-        ignored_params=tuple(sorted(
-            k for k in body
-            if k in _UNSUPPORTED and body[k] is not None and _DEFAULTS_THAT_CHANGE_NOTHING.get(k, object()) != body[k]
-        )),
-        unknown_fields=tuple(sorted(k for k in body if k not in _HANDLED and k not in _UNSUPPORTED)),
+        params={k: body[k] for k in body if k in OPENAI_PARAMS and body[k] is not None},
+        unknown_fields=tuple(sorted(k for k in body if k not in _HANDLED and k not in OPENAI_PARAMS)),
     )
 
 
