@@ -44,11 +44,13 @@ class Refused(Exception):
 
 
 def require_known_model(config: UpstreamConfig, model: str) -> None:
+    """Refuse a model the server does not list (when the personality checks names at all)."""
     if config.profile.check_model and model not in config.models:
         raise Refused(errors.model_not_found(config.profile.personality, model, config.models))
 
 
 def check_limit(config: UpstreamConfig, body: Json, prompt_tokens: int) -> None:
+    """vLLM's context check: the prompt, then the prompt plus the asked-for completion tokens."""
     limit = config.max_model_len
     if limit is None:
         return
@@ -95,7 +97,8 @@ class Plan:
     ping: bool
 
 
-def _tool_calls(config: UpstreamConfig, texts: list[str]) -> list[tuple[str, str]]:
+def _tool_calls(texts: list[str]) -> list[tuple[str, str]]:
+    """Every `tool_call=NAME {args}` directive, in order (arguments must not contain `]]`)."""
     calls = []
     for text in texts:
         for name, args in TOOL_CALL_RE.findall(text):
@@ -121,7 +124,7 @@ def plan_for(config: UpstreamConfig, kind: Literal["chat", "text"], model: str, 
     script = script_for(texts)
     if script.status is not None:
         raise Refused(errors.scripted_error(name, script.status))
-    calls = _tool_calls(config, texts) if kind == "chat" else []
+    calls = _tool_calls(texts) if kind == "chat" else []
     style: ToolStyle = directives.get("tool_style", config.tool_style)  # type: ignore[assignment]
     explicit = "reply" in directives or "reply_file" in directives
     content = script.reply if explicit or not calls else ""

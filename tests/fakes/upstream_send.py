@@ -12,7 +12,9 @@ from tests.fakes.upstream_shapes import Json, Personality
 
 RELEASE_KEY = web.AppKey("upstream_release", asyncio.Event)
 
+
 def dumps(personality: Personality, data: Json, *, sse: bool = False) -> str:
+    """JSON text as the server writes it."""
     # llama-cpp-python json.dumps()es its SSE chunks with Python's default ", " / ": "; its JSON
     # bodies (Starlette) and every other server's JSON are compact.
     if sse and personality == "llama_cpp_python":
