@@ -85,6 +85,15 @@ def active_log() -> WireLog | None:
     return _active[-1] if _active else None
 
 
+def record_exchange(method: str, path: str, status: int, content_type: str, body: bytes) -> None:
+    """Record a whole response read by some other client (urllib, http.client) into the test's log."""
+    log = active_log()
+    if log is not None:
+        exchange = log.add(method, path, status, content_type)
+        exchange.body += body
+        exchange.complete = True
+
+
 # --- aiohttp --------------------------------------------------------------------------------
 
 
