@@ -28,12 +28,13 @@ class ChunkFactory:
     created: int = field(default_factory=lambda: int(time.time()))
 
     def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
+        # No `system_fingerprint` here or below: the bridge has none to give, and OpenAI's schema
+        # allows the field to be absent but not null.
         chunk: dict[str, Any] = {
             "id": self.id,
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "system_fingerprint": None,
             "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
         }
         if self.include_usage:
@@ -74,7 +75,6 @@ class ChunkFactory:
             "object": "chat.completion.chunk",
             "created": self.created,
             "model": self.model,
-            "system_fingerprint": None,
             "choices": [],
             "usage": usage.as_openai(),
         }
@@ -111,7 +111,6 @@ def fold_completion(factory: ChunkFactory, events: Iterable[OutputEvent]) -> tup
         "object": "chat.completion",
         "created": factory.created,
         "model": factory.model,
-        "system_fingerprint": None,
         "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": factory.finish_reason(completed.finish_reason)}],
         "usage": completed.usage.as_openai(),
     }
