@@ -42,7 +42,7 @@ def response(**changes: Any) -> dict[str, Any]:
              "content": [{"type": "output_text", "text": "Hi", "annotations": [], "logprobs": []}]},
             {"type": "function_call", "id": "fc_1", "call_id": "call_1", "name": "f", "arguments": "{}", "status": "completed"},
         ],
-        "usage": {"input_tokens": 3, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 2,
+        "usage": {"input_tokens": 3, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0}, "output_tokens": 2,
                   "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 5},
     }
     return {**body, **changes}
