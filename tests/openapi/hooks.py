@@ -45,7 +45,9 @@ class Exchange:
     def violations(self) -> list[Violation]:
         """What the schema check finds in this exchange."""
         body = bytes(self.body)
-        if self.content_encoding in ("gzip", "deflate") and self.complete:
+        if self.content_encoding not in ("", "identity"):
+            if not (self.complete and self.content_encoding in ("gzip", "deflate")):
+                return []  # a compressed body read in part (or in another coding) cannot be decoded here
             body = zlib.decompress(body, wbits=47)  # 47: zlib or gzip header, detected
         return check_http(self.method, self.path, self.status, self.content_type, body, complete=self.complete)
 
