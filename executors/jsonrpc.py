@@ -215,7 +215,9 @@ class JsonRpcConnection:
             if self._reader_task is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(self._reader_task), EXIT_DRAIN_S)
-            self._fail(ConnectionLost(self.label, f"the {self.label} server exited ({result})"))
+            code = result if isinstance(result, int) else None
+            exited_msg = f"the {self.label} server exited ({result})"
+            self._fail(ConnectionLost(self.label, exited_msg, exit_code=code))
 
         self._spawn(watcher())
 
@@ -239,7 +241,7 @@ class JsonRpcConnection:
             async with asyncio.timeout(timeout):
                 message = await future
         except ConnectionLost as exc:  # a fresh instance per caller, so tracebacks stay apart
-            raise type(exc)(self.label, exc.message) from exc
+            raise type(exc)(self.label, exc.message, exit_code=exc.exit_code) from exc
         finally:
             self._pending.pop(request_id, None)
         error = message.get("error")
@@ -299,7 +301,8 @@ class JsonRpcConnection:
 
     def _raise_if_lost(self) -> None:
         if self._error is not None:
-            raise type(self._error)(self.label, self._error.message) from self._error
+            lost = self._error
+            raise type(lost)(self.label, lost.message, exit_code=lost.exit_code) from lost
 
     async def _send(self, message: dict[str, Any]) -> None:
         body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
@@ -336,6 +339,9 @@ class JsonRpcConnection:
             self._fail(ConnectionLost(self.label, f"the {self.label} server stopped mid-frame"))
         except ConnectionError as exc:
             self._fail(ConnectionLost(self.label, f"reading from the {self.label} server: {exc}"))
+        except Exception as exc:  # a bug here must not leave callers waiting forever
+            self._fail(ConnectionLost(self.label, f"the {self.label} reader failed: {exc!r}"))
+            raise
 
     async def _read_frame(self) -> bytes:
         length: int | None = None
@@ -384,7 +390,8 @@ class JsonRpcConnection:
             else:
                 self._route(Notification(method, message.get("params")))
             return
-        future = self._pending.get(message.get("id"))  # type: ignore[arg-type]
+        request_id = message.get("id")
+        future = self._pending.get(request_id) if isinstance(request_id, int) else None
         if future is None:
             log.debug("jsonrpc_unmatched_response", label=self.label, id=message.get("id"))
         elif not future.done():

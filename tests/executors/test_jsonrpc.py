@@ -265,9 +265,10 @@ async def test_pending_call_fails_when_the_server_dies(copilot: Server) -> None:
     assert not pending.done()
     os.kill(copilot.proc.pid, signal.SIGKILL)  # not the group: the `sleep` keeps stdout open
     started = time.monotonic()
-    with pytest.raises(ConnectionLost, match="exited"):
+    with pytest.raises(ConnectionLost, match="exited") as lost:
         await asyncio.wait_for(pending, 10)
     assert time.monotonic() - started < 5
+    assert lost.value.exit_code == -signal.SIGKILL
 
 
 async def test_request_timeout_forgets_the_call(copilot: Server) -> None:
