@@ -55,7 +55,7 @@ class ClaudeLauncher:
 
     async def start(self, spec: LaunchSpec) -> RunningCli:
         """Spawn claude with its system prompt file in place (it reads it at start-up)."""
-        exe = self._executable()
+        exe = self.executable()
         system_prompt = with_default(spec.system_prompt)
         (spec.workdir / SYSTEM_PROMPT_FILE).write_text(system_prompt, encoding="utf-8")
         spec = LaunchSpec(spec.model, spec.workdir, system_prompt)
@@ -68,12 +68,13 @@ class ClaudeLauncher:
         `send` then delivers the request's system prompt in a `control_request` `initialize` and
         the prompt as one user message; each process serves exactly one request.
         """
-        exe = self._executable()
+        exe = self.executable()
         process = await CliProcess.spawn(
             BACKEND, self.argv(exe, LaunchSpec(model, workdir)), cwd=workdir, env=self._env(), background=True)
         return RunningCli(process, ClaudeDecoder(), _InitializeChannel(), self.config.grace_s)
 
-    def _executable(self) -> str:
+    def executable(self) -> str:
+        """The CLI's absolute path; raises CliNotFound."""
         exe = self.config.executable()
         if exe is None:
             raise CliNotFound(BACKEND, f"the claude CLI was not found ({self.config.path!r}); install @anthropic-ai/claude-code or set CLAUDE_CLI_PATH")

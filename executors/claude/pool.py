@@ -199,10 +199,11 @@ class ClaudePool:
     async def _prestart(self, model: str, token: int) -> PooledClaude | None:
         tempdir = RequestTempDir(self._temp_base)
         try:
+            self._launcher.executable()  # a missing CLI fails here, before any dir exists
             workdir = await tempdir.__aenter__()
             running = await self._launcher.prestart(model, workdir)
         except Exception as exc:  # noqa: BLE001 - any spawn failure pauses the pool, never a request
-            await tempdir.__aexit__(None, None, None)
+            await tempdir.__aexit__(None, None, None)  # nothing if it was never made
             self._slots.release(token)
             self._paused_until = time.monotonic() + PAUSE_S
             log.warning("claude_pool_spawn_failed", model=model, error=str(exc), paused_s=PAUSE_S)
@@ -278,7 +279,7 @@ class ClaudePool:
         idle = [p for procs in self._idle.values() for p in procs if p.alive]
         now = time.monotonic()
         measured = [p.rss for p in idle if p.rss]
-        return {"processes": len(idle), "idle_by_model": {m: sum(1 for p in ps if p.alive) for m, ps in self._idle.items() if ps},
+        return {"processes": len(idle), "idle_pids": [p.running.process.pid for p in idle], "idle_by_model": {m: sum(1 for p in ps if p.alive) for m, ps in self._idle.items() if ps},
                 "oldest_age_s": round(max((now - p.born for p in idle), default=0.0), 1),
                 "rss_mb": sum(measured) // (1024 * 1024) if measured else None, "busy": self.busy,
                 "served_warm": self.served, "cold_starts": self.cold, "restarts": self.died_idle,

@@ -81,10 +81,20 @@ class CopilotBackend:
         """One request: a session on the headless server, or a one-shot run."""
         runner = self._runner
         if runner is None or (self._mode == "auto" and not runner.usable()):
+            if runner is not None:
+                yield RunInfo(fallbacks=("copilot_oneshot",))
             async with aclosing(self._oneshot.stream(request)) as events:
                 async for event in events:
                     yield event
             return
+        try:
+            async with aclosing(self._headless(runner, request)) as events:
+                async for event in events:
+                    yield event
+        finally:
+            runner.reserve()  # the request's slot is free again: the idle server counts toward the cap
+
+    async def _headless(self, runner: HeadlessRunner, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
         async with self._context.slots.slot(self._name), RequestTempDir(self._context.temp_base) as workdir:
             yield RunInfo(temp_dir=str(workdir))
             try:

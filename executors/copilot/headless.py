@@ -13,7 +13,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 BACKEND = "copilot"
 PROTOCOL_VERSION = 3  # what this client speaks (copilot 1.0.102; the SDK pins the same)
 CALL_TIMEOUT_S = 30.0  # create/send/delete answer within milliseconds when the server is well
+ABORT_TIMEOUT_S = 3.0  # a turn ends within milliseconds of session.abort (measured 8 ms)
 WARM_UP_TIMEOUT_S = 10.0
 
 
@@ -65,6 +66,9 @@ class HeadlessServer:
         self._home = home  # COPILOT_HOME, where session state lives
         self._provider = provider
         self._closing = False
+        self._cleanups: set[asyncio.Task[None]] = set()
+        self.on_retire: Callable[[HeadlessServer], None] | None = None  # the runner replaces it
+        self.warmed = False
 
     @classmethod
     async def start(cls, config: CliConfig, *, cwd: Path, home: Path, provider: Mapping[str, Any] | None,
@@ -126,8 +130,11 @@ class HeadlessServer:
         finally:
             self.active -= 1
             if created:
-                # Shielded: a second cancellation must not leave the session (and its files) behind.
-                await asyncio.shield(self._end_session(session_id, aborted=not decoder.done))
+                # In the background: the client is not kept waiting, and a cancelled request
+                # cannot cut the cleanup short.
+                task = asyncio.get_running_loop().create_task(self._end_session(session_id, aborted=not decoder.done))
+                self._cleanups.add(task)
+                task.add_done_callback(self._cleanups.discard)
 
     async def _call(self, method: str, params: Mapping[str, Any]) -> Any:
         return await self.conn.request(method, params, timeout=CALL_TIMEOUT_S)
@@ -135,7 +142,7 @@ class HeadlessServer:
     async def _end_session(self, session_id: str, *, aborted: bool) -> None:
         if aborted and self.alive:
             try:
-                await self.conn.request("session.abort", {"sessionId": session_id}, timeout=max(self._config.grace_s, 0.2))
+                await self.conn.request("session.abort", {"sessionId": session_id}, timeout=ABORT_TIMEOUT_S)
             except TimeoutError:
                 self.retire("a session ignored session.abort")  # its turn may run on: replace the server
             except JsonRpcError:
@@ -184,12 +191,15 @@ class HeadlessServer:
         except (JsonRpcError, TimeoutError) as exc:
             log.info("copilot_headless_warm_up_failed", error=str(exc))
             await asyncio.to_thread(forget_session, self._home, session_id)
+        self.warmed = True
 
     def retire(self, reason: str) -> None:
         """Take no new sessions; the runner replaces it and stops it once its sessions end."""
         if self.retiring is None:
             self.retiring = reason
             log.info("copilot_headless_retiring", pid=self.process.pid, reason=reason, served=self.served)
+            if self.on_retire is not None:
+                self.on_retire(self)
 
     async def measure(self) -> int | None:
         """Refresh and return the RSS of the whole process group (off the event loop)."""
@@ -201,7 +211,10 @@ class HeadlessServer:
         if self._closing:
             return
         self._closing = True
+        if self._cleanups:  # let sessions being deleted finish (the connection's end fails the rest)
+            await asyncio.wait(set(self._cleanups), timeout=self._config.grace_s + 1)
         await self.conn.close()
+        await asyncio.gather(*self._cleanups, return_exceptions=True)
         for _ in range(int(self._config.grace_s / 0.05) + 1):
             if self.process.returncode is not None:
                 break
@@ -216,7 +229,7 @@ class HeadlessServer:
         return {"pid": self.process.pid, "age_s": round(time.monotonic() - self.started_at, 1),
                 "sessions_served": self.served, "sessions_active": self.active,
                 "rss_mb": None if self.rss_bytes is None else self.rss_bytes // (1024 * 1024),
-                "version": self.version, "retiring": self.retiring}
+                "version": self.version, "warmed": self.warmed, "retiring": self.retiring}
 
 
 async def _start_failure(process: CliProcess, conn: JsonRpcConnection, grace_s: float, exc: Exception) -> HeadlessUnavailable:

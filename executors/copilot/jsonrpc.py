@@ -154,6 +154,10 @@ class JsonRpcConnection:
             raise type(exc)(self.label, exc.message, exit_code=exc.exit_code) from exc
         finally:
             self._pending.pop(request_id, None)
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # failed before it was awaited (a broken pipe): seen here
         error = message.get("error")
         if error is None:
             return message.get("result")

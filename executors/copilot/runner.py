@@ -135,9 +135,11 @@ class HeadlessRunner:
         self.starts += 1
         self._server = server
         server.exited.add_done_callback(lambda _: self._exited(server))
-        self._reserve()
+        server.on_retire = self._replace_if_retiring
+        self.reserve()
         if background:
             await server.warm_up(self._options.warm_model)
+        server.warmed = True
         return server
 
     def _failed(self, reason: str, *, unsupported: bool = False) -> None:
@@ -153,13 +155,12 @@ class HeadlessRunner:
         self._spawn(self._restart_after(delay))
 
     def _exited(self, server: HeadlessServer) -> None:
-        was_current = self._server is server
         self._retired.discard(server)
-        if was_current:
+        if self._server is server:
             self._server = None
             self._release_reservation()
         self._spawn(server.close())  # the rest of its group and its pipes (nothing if already closing)
-        if self._closed or server.closing or not was_current:
+        if self._closed or server.closing or server.retiring is not None:
             return  # stopped by us, or already replaced
         code = server.process.returncode
         lived = time.monotonic() - server.started_at
@@ -179,9 +180,8 @@ class HeadlessRunner:
     def _after_session(self, server: HeadlessServer) -> None:
         limit = self._options.recycle_sessions
         if limit and server.served >= limit:
-            server.retire(f"served {server.served} sessions")
-        self._replace_if_retiring(server)
-        self._reserve()
+            server.retire(f"served {server.served} sessions")  # replaced by on_retire
+        self._replace_if_retiring(server)  # a retired server is stopped once its last session ends
 
     def _replace_if_retiring(self, server: HeadlessServer) -> None:
         if server.retiring is None:
@@ -205,13 +205,13 @@ class HeadlessRunner:
                 limit = self._options.recycle_rss_mb
                 if limit and rss is not None and rss > limit * 1024 * 1024:
                     server.retire(f"its processes use {rss // (1024 * 1024)} MB (COPILOT_RECYCLE_RSS_MB={limit})")
-                    self._replace_if_retiring(server)
             for old in list(self._retired):
                 self._replace_if_retiring(old)
-            self._reserve()
+            self.reserve()
 
     # -- slots
-    def _reserve(self) -> None:
+    def reserve(self) -> None:
+        """Hold a slot for the idle server, if one is free and no request waits."""
         if self._reservation is None and self._server is not None and self._server.alive and not self._closed:
             self._reservation = self._slots.reserve(self._release_reservation)
 
@@ -242,7 +242,8 @@ class HeadlessRunner:
         active = sum(s.active for s in alive)
         return {"processes_running": sum(1 for s in alive if s.active), "requests_active": active,
                 "processes_idle": sum(1 for s in alive if not s.active and s.retiring is None),
-                "processes_warm": len(alive), "restarts": max(0, self.starts - 1),
+                "processes_warm": len(alive), "processes_warmed": sum(1 for s in alive if s.warmed),
+                "restarts": max(0, self.starts - 1),
                 "sessions_served": sum(s.served for s in alive)}
 
     def _alive(self) -> list[HeadlessServer]:
