@@ -60,7 +60,8 @@ class CliSlots:
         if self._held < self.capacity and not self._waiters:
             self._held += 1
             return next(self._tokens)
-        if len(self._waiters) >= self._queued_limit:
+        # A slot a warm process holds is as good as free: each reservation admits one more waiter.
+        if len(self._waiters) >= self._queued_limit + len(self._reserved) - len(self._reclaiming):
             raise BackendBusy(backend, "too many requests are waiting for a CLI slot; retry shortly")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)

@@ -94,3 +94,13 @@ async def test_background_spawns_let_every_request_spawn_go_first() -> None:
         await asyncio.sleep(0)
     await asyncio.gather(refill, *requests)
     assert order == ["request-0", "request-1", "refill"]
+
+
+async def test_with_no_queue_a_request_still_gets_a_warm_process_slot() -> None:
+    slots = CliSlots(1, 0)
+    token = slots.reserve(lambda: slots.release(token or 0))
+    assert token is not None
+    request = await asyncio.wait_for(slots.acquire(), 1)  # no queue, but the slot was only reserved
+    with pytest.raises(BackendBusy):
+        await slots.acquire()  # now every slot serves a request
+    slots.release(request)
