@@ -85,7 +85,7 @@ class Bridge:
                 pool = last["claude"].get("warm", {})
                 if (server is None or not server["warmed"]) and self.env["COPILOT_MODE"] != "oneshot":
                     raise LookupError
-                if self.env["CLAUDE_MODE"] != "oneshot" and pool.get("processes", 0) < 1:
+                if self.env["CLAUDE_MODE"] != "oneshot" and pool.get("ready", 0) < 1:
                     raise LookupError
                 return dict(last)
             except (aiohttp.ClientError, LookupError, KeyError):

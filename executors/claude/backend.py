@@ -71,8 +71,9 @@ class ClaudeBackend:
         try:
             yield RunInfo(temp_dir=str(pooled.workdir))
             rendered = render_transcript(request)
-            await pooled.running.send(rendered.prompt, rendered.system_prompt)
-            async with aclosing(pooled.running.events()) as events:
+            running = await pooled.begin()
+            await running.send(rendered.prompt, rendered.system_prompt)
+            async with aclosing(running.events()) as events:
                 async for event in events:
                     yield event
         finally:

@@ -16,6 +16,7 @@ from executors.errors import CliNotFound
 
 BACKEND = "claude"
 SYSTEM_PROMPT_FILE = "system-prompt.md"
+READY_PING: dict[str, Any] = {"type": "control_request", "request_id": "bridge-ready", "request": {"subtype": "interrupt"}}
 
 # Claude has no model discovery (reference 1.2.2): its aliases plus the ids found in 2.1.197.
 KNOWN_MODELS = (
@@ -71,6 +72,9 @@ class ClaudeLauncher:
         exe = self.executable()
         process = await CliProcess.spawn(
             BACKEND, self.argv(exe, LaunchSpec(model, workdir)), cwd=workdir, env=self._env(), background=True)
+        # Answered once claude has started up (about 0.5 s), so the pool knows it is ready;
+        # an `interrupt` while idle does nothing else, and the later `initialize` still counts.
+        await process.write(_line(READY_PING))
         return RunningCli(process, ClaudeDecoder(), _InitializeChannel(), self.config.grace_s)
 
     def executable(self) -> str:

@@ -60,6 +60,15 @@ class PooledClaude:
         self._slots = slots
         self._token = token
         self._closed = False
+        self.ready = False  # it answered the ready ping: started up, waiting for its request
+        self._probe = asyncio.get_running_loop().create_task(self._await_ready())
+
+    async def _await_ready(self) -> None:
+        try:
+            line = await self.running.process.readline()
+        except (ValueError, OSError):  # an unreadable first line: never marked ready
+            return
+        self.ready = b'"control_response"' in line
 
     @property
     def alive(self) -> bool:
@@ -70,11 +79,19 @@ class PooledClaude:
         """Its slot now belongs to the request it serves."""
         self._slots.claim(self._token)
 
+    async def begin(self) -> RunningCli:
+        """Its stdout now belongs to the request: the ready probe stops reading first."""
+        self._probe.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._probe
+        return self.running
+
     async def aclose(self) -> None:
         """Stop it, remove its dir, give its slot back."""
         if self._closed:
             return
         self._closed = True
+        self._probe.cancel()
         try:
             await self.running.close()
             await self._tempdir.__aexit__(None, None, None)
@@ -102,6 +119,7 @@ class ClaudePool:
         self._demand: dict[str, float] = {}  # model → when it was last asked for
         self._tasks: set[asyncio.Task[Any]] = set()
         self._refill_task: asyncio.Task[None] | None = None
+        self._tick: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._idle_deaths = 0
         self._closed = False
@@ -114,6 +132,7 @@ class ClaudePool:
         """An idle process for `model` (now the caller's), or None: then start one cold."""
         self._demand[model] = time.monotonic()
         idle = self._idle.get(model, [])
+        idle.sort(key=lambda p: not p.ready)  # a started-up one first
         while idle:
             process = idle.pop(0)
             if process.alive:
@@ -136,15 +155,17 @@ class ClaudePool:
         """Warm the operator's models and start the upkeep loop."""
         for model in self._options.models:
             self._demand[model] = time.monotonic()
-        self._spawn(self._tick_loop())
+        self._tick = asyncio.get_running_loop().create_task(self._tick_loop())
         self._kick()
 
     async def aclose(self) -> None:
         """Stop every idle process and the background work."""
         self._closed = True
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tick is not None:
+            self._tick.cancel()
+        # A refill in progress ends by itself (it stops what it started once closed); a stop in
+        # progress must finish, or its process would outlive the bridge.
+        await asyncio.gather(*self._tasks, *([self._tick] if self._tick else []), return_exceptions=True)
         idle = [p for procs in self._idle.values() for p in procs]
         self._idle.clear()
         await asyncio.gather(*(p.aclose() for p in idle), return_exceptions=True)
@@ -190,7 +211,7 @@ class ClaudePool:
             if process is None:
                 return
             seat.process = process
-            if seat.reclaimed:
+            if seat.reclaimed or self._closed:
                 await process.aclose()
                 return
             self._idle.setdefault(model, []).append(process)
@@ -279,7 +300,8 @@ class ClaudePool:
         idle = [p for procs in self._idle.values() for p in procs if p.alive]
         now = time.monotonic()
         measured = [p.rss for p in idle if p.rss]
-        return {"processes": len(idle), "idle_pids": [p.running.process.pid for p in idle], "idle_by_model": {m: sum(1 for p in ps if p.alive) for m, ps in self._idle.items() if ps},
+        return {"processes": len(idle), "ready": sum(1 for p in idle if p.ready),
+                "idle_pids": [p.running.process.pid for p in idle], "idle_by_model": {m: sum(1 for p in ps if p.alive) for m, ps in self._idle.items() if ps},
                 "oldest_age_s": round(max((now - p.born for p in idle), default=0.0), 1),
                 "rss_mb": sum(measured) // (1024 * 1024) if measured else None, "busy": self.busy,
                 "served_warm": self.served, "cold_starts": self.cold, "restarts": self.died_idle,
@@ -288,6 +310,7 @@ class ClaudePool:
     def stats(self) -> dict[str, int]:
         """Counts for metrics."""
         idle = sum(1 for procs in self._idle.values() for p in procs if p.alive)
-        return {"processes_running": self.busy, "processes_idle": idle, "processes_warm": idle,
+        ready = sum(1 for procs in self._idle.values() for p in procs if p.alive and p.ready)
+        return {"processes_running": self.busy, "processes_idle": idle, "processes_warm": idle, "processes_ready": ready,
                 "requests_active": self.busy, "restarts": self.died_idle, "served_warm": self.served,
                 "cold_starts": self.cold}

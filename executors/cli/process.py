@@ -83,12 +83,25 @@ class CliProcess:
         stdin = self._proc.stdin
         assert stdin is not None
         try:
+            await self.write(data)
+        finally:
+            stdin.close()
+
+    async def write(self, data: bytes) -> None:
+        """Write on stdin and keep it open."""
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
             stdin.write(data)
             await stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the CLI died early; its exit status and stderr tell why
-        finally:
-            stdin.close()
+
+    async def readline(self) -> bytes:
+        """One stdout line (b"" at end of output); not while `lines()` is being read."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        return await stdout.readline()
 
     async def lines(self) -> AsyncIterator[bytes]:
         """Yield stdout lines as they are printed, without their line ending."""

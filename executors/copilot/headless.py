@@ -84,6 +84,9 @@ class HeadlessServer:
             hello = await conn.request("connect", {}, timeout=timeout_s)
         except (JsonRpcError, TimeoutError) as exc:
             raise await _start_failure(process, conn, config.grace_s, exc) from exc
+        except BaseException:  # cancelled (shutdown) while connecting: stop what was spawned
+            await asyncio.shield(_stop(process, conn, config.grace_s))
+            raise
         version = hello.get("protocolVersion") if isinstance(hello, dict) else None
         if version != PROTOCOL_VERSION:
             await conn.close()
@@ -245,6 +248,11 @@ async def _start_failure(process: CliProcess, conn: JsonRpcConnection, grace_s: 
     reason = tail[-2000:] or (str(exc) or type(exc).__name__)
     return HeadlessUnavailable(f"the copilot headless server did not start: {reason}", unsupported=unsupported,
                                exit_code=process.returncode)
+
+
+async def _stop(process: CliProcess, conn: JsonRpcConnection, grace_s: float) -> None:
+    await conn.close()
+    await process.close(grace_s)
 
 
 def _closed_port() -> int:

@@ -54,7 +54,8 @@ class HeadlessRunner:
         self._server: HeadlessServer | None = None
         self._starting: asyncio.Task[HeadlessServer] | None = None
         self._retired: set[HeadlessServer] = set()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()  # servers being stopped: awaited at shutdown
+        self._timers: set[asyncio.Task[Any]] = set()  # the upkeep loop, restarts due later
         self._reservation: int | None = None
         self._closed = False
         self.unsupported: str | None = None  # why this CLI cannot serve headless at all
@@ -96,14 +97,18 @@ class HeadlessRunner:
     async def start(self) -> None:
         """Start and warm up a server in the background (requests wait for it or go one-shot)."""
         self._start_task(background=True)
-        self._spawn(self._tick_loop())
+        self._timers.add(asyncio.get_running_loop().create_task(self._tick_loop()))
 
     async def aclose(self) -> None:
         """Stop every server and timer; give the slot reservation back."""
         self._closed = True
-        for task in list(self._tasks) + ([self._starting] if self._starting else []):
-            task.cancel()
-        await asyncio.gather(*self._tasks, *([self._starting] if self._starting else []), return_exceptions=True)
+        for timer in list(self._timers):
+            timer.cancel()
+        # A start in progress stops what it spawned when cancelled; a stop in progress must finish.
+        if self._starting is not None:
+            self._starting.cancel()
+        await asyncio.gather(*self._timers, *self._tasks, *([self._starting] if self._starting else []),
+                             return_exceptions=True)
         servers = [s for s in (self._server, *self._retired) if s is not None]
         self._server = None
         await asyncio.gather(*(s.close() for s in servers), return_exceptions=True)
@@ -152,7 +157,9 @@ class HeadlessRunner:
         delay = 0.0 if self.failures <= 1 else min(BACKOFF_MAX_S, 2.0 ** (self.failures - 2))
         self._retry_at = time.monotonic() + delay
         log.warning("copilot_headless_failed", reason=reason, failures=self.failures, retry_in_s=delay)
-        self._spawn(self._restart_after(delay))
+        timer = asyncio.get_running_loop().create_task(self._restart_after(delay))
+        self._timers.add(timer)
+        timer.add_done_callback(self._timers.discard)
 
     def _exited(self, server: HeadlessServer) -> None:
         self._retired.discard(server)

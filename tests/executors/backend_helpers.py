@@ -61,7 +61,7 @@ async def running_backend(variant: str, env: dict[str, str], temp_base: Path, *,
         if warm and variant == "copilot-headless":
             await wait_until(lambda: backend.stats()["processes_warmed"] >= 1, 30)
         elif warm and variant == "claude-pool":
-            await wait_until(lambda: backend.stats()["processes_idle"] >= 1, 30)
+            await wait_until(lambda: backend.stats()["processes_ready"] >= 1, 30)
         yield backend
     finally:
         await backend.aclose()

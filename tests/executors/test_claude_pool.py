@@ -52,7 +52,7 @@ async def test_a_taken_process_is_replaced_in_the_background(cli_env: dict[str, 
         (first,) = await idle_pids(backend)
         assert len(dirs(base)) == 1  # the idle process's own empty dir
         assert text_of(await collect(backend, request_for("claude", "hi"))) == "Hello from mock."
-        (record,) = cli_records(record_dir)
+        (record,) = [r for r in cli_records(record_dir) if r["prompt"] is not None]
         assert record["pid"] == first  # the warm one answered
         (second,) = await until_idle(backend, 1)
         await wait_until(lambda: not pid_alive(first), 5)
@@ -122,7 +122,7 @@ async def test_the_model_gets_exactly_the_clients_system_prompt(cli_env: dict[st
         for system, tools in ((None, ()), ("One.\nTwo.", ()), ("Be kind.", (tool,))):
             (warm,) = await until_idle(backend, 1)
             await collect(backend, request_for("claude", "hi", system=system, tools=tools))
-            (record,) = [r for r in cli_records(record_dir) if r["pid"] not in served]
+            (record,) = [r for r in cli_records(record_dir) if r["prompt"] is not None and r["pid"] not in served]
             assert record["pid"] == warm  # answered by a process started before the request
             served.append(record["pid"])
             seen = record["system_prompt"]

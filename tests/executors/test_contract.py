@@ -68,8 +68,8 @@ async def backend(variant: str, cli_env: dict[str, str], temp_base: Path) -> Asy
 
 
 def served_record(record_dir: Path) -> dict[str, Any]:
-    """The record of the one CLI process that served (an idle pooled one has written none yet)."""
-    (record,) = cli_records(record_dir)
+    """The record of the one CLI process that served (not an idle pooled one, which has no prompt)."""
+    (record,) = [r for r in cli_records(record_dir) if r.get("mode") == "headless" or r.get("prompt") is not None]
     return record
 
 
@@ -133,8 +133,10 @@ async def test_the_measured_invocation_and_the_prompt_outside_argv(
             assert record["system_prompt_file_content"] == "SYSTEM-MARKER" and len(lines) == 1
         else:  # started before the request: the system prompt came by initialize, nothing on argv
             assert "--system-prompt-file" not in argv and record["system_prompt_file_content"] is None
-            assert lines[0]["request"] == {"subtype": "initialize", "systemPrompt": "SYSTEM-MARKER"}
-            assert record["control_requests"] == [{"subtype": "initialize", "systemPrompt": "SYSTEM-MARKER"}]
+            # A ping at start-up (answered once it is ready), then the request's own prompt.
+            assert [line["request"] for line in lines[:2]] == [
+                {"subtype": "interrupt"}, {"subtype": "initialize", "systemPrompt": "SYSTEM-MARKER"}]
+            assert record["control_requests"] == [line["request"] for line in lines[:2]]
     if variant != "copilot-headless":
         assert Path(record["cwd"]).resolve() == Path(info.temp_dir).resolve()
     await wait_until(lambda: not Path(info.temp_dir or "").exists(), 5)  # removed once the run ended

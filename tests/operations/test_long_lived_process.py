@@ -28,7 +28,7 @@ async def warm(bridge: BridgeProcess) -> dict[str, Any]:
     for _ in range(300):
         backends = await health(bridge)
         server = backends["copilot"]["warm"]["server"]
-        if server and server["warmed"] and backends["claude"]["warm"]["processes"] == 1:
+        if server and server["warmed"] and backends["claude"]["warm"]["ready"] == 1:
             return backends
         await asyncio.sleep(0.05)
     raise AssertionError(f"not warm: {backends}")

@@ -82,7 +82,7 @@ async def warm(client: TestClient) -> dict[str, Any]:
     for _ in range(300):
         health = await (await client.get("/health")).json()
         backends = health["backends"]
-        if backends["copilot"]["warm"]["processes"] == 1 and backends["claude"]["warm"]["processes"] == 1:
+        if backends["copilot"]["warm"]["processes"] == 1 and backends["claude"]["warm"]["ready"] == 1:
             return dict(health)
         await asyncio.sleep(0.05)
     raise AssertionError(f"not warm: {health}")
@@ -127,7 +127,7 @@ async def test_a_disconnect_stops_the_pooled_claude_group(client: TestClient, re
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("hang_hard"), "claude/sonnet"))
         await resp.content.readuntil(b"Hello")
         await wait_until(lambda: any(r.get("child_pid") for r in cli_records(record_dir)), 3)
-        (record,) = [r for r in cli_records(record_dir) if r.get("cli") == "claude"]
+        (record,) = [r for r in cli_records(record_dir) if r.get("cli") == "claude" and r["prompt"] is not None]
         resp.close()
     await wait_until(lambda: not pid_alive(record["pid"]) and not pid_alive(record["child_pid"]), 3)
 
