@@ -8,7 +8,7 @@ COPILOT_PKG ?= @github/copilot
 CLAUDE_PKG ?= @anthropic-ai/claude-code
 PM2_PKG ?= pm2
 
-.PHONY: run test venv venv-test clis pm2 system-deps real-upstream bench lint clean
+.PHONY: run test venv venv-test clis pm2 system-deps real-upstream bench bench-real lint clean
 
 run: venv clis ## set up and serve on HOST:PORT (default 127.0.0.1:3456)
 	$(PY) -m server
@@ -59,6 +59,11 @@ bench: venv-test
 	$(PY) bench/bridge_bench.py
 	$(PY) bench/loop_lag_bench.py
 	$(PY) bench/converter_bench.py
+
+# The long-lived modes with the real CLIs against the local fake model server (no network).
+bench-real: venv-test clis
+	$(PY) bench/first_token_bench.py
+	$(PY) bench/concurrent_real_bench.py
 
 lint: venv-test
 	$(PY) -m pip install -q ruff mypy

@@ -22,8 +22,8 @@ from typing import Any
 import structlog
 
 from executors.claude.launcher import ClaudeLauncher
+from executors.claude.pooled import PooledClaude, Seat
 from executors.cli.procstat import rss_by_group
-from executors.cli.running import RunningCli
 from executors.slots import CliSlots
 from tempdirs import RequestTempDir
 
@@ -44,67 +44,6 @@ class PoolOptions:
     memory_mb: int = 1024  # idle processes' RSS in total; 0: no limit
     models: tuple[str, ...] = ()  # kept warm from start-up, asked for or not
     pause_on_deaths: bool = True  # auto mode: stop pooling a while when idle processes keep dying
-
-
-class PooledClaude:
-    """One claude started ahead of its request, in its own temp dir, holding a CLI slot."""
-
-    def __init__(self, model: str, running: RunningCli, tempdir: RequestTempDir, workdir: Path,
-                 slots: CliSlots, token: int) -> None:
-        self.model = model
-        self.running = running
-        self.workdir = workdir
-        self.born = time.monotonic()
-        self.rss: int | None = None
-        self._tempdir = tempdir
-        self._slots = slots
-        self._token = token
-        self._closed = False
-        self.ready = False  # it answered the ready ping: started up, waiting for its request
-        self._probe = asyncio.get_running_loop().create_task(self._await_ready())
-
-    async def _await_ready(self) -> None:
-        try:
-            line = await self.running.process.readline()
-        except (ValueError, OSError):  # an unreadable first line: never marked ready
-            return
-        self.ready = b'"control_response"' in line
-
-    @property
-    def alive(self) -> bool:
-        """True while the process runs."""
-        return self.running.process.returncode is None
-
-    def claim(self) -> None:
-        """Its slot now belongs to the request it serves."""
-        self._slots.claim(self._token)
-
-    async def begin(self) -> RunningCli:
-        """Its stdout now belongs to the request: the ready probe stops reading first."""
-        self._probe.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._probe
-        return self.running
-
-    async def aclose(self) -> None:
-        """Stop it, remove its dir, give its slot back."""
-        if self._closed:
-            return
-        self._closed = True
-        self._probe.cancel()
-        try:
-            await self.running.close()
-            await self._tempdir.__aexit__(None, None, None)
-        finally:
-            self._slots.release(self._token)
-
-
-class _Seat:
-    """A reservation between `reserve` and the process it pays for."""
-
-    def __init__(self) -> None:
-        self.process: PooledClaude | None = None
-        self.reclaimed = False
 
 
 class ClaudePool:
@@ -203,7 +142,7 @@ class ClaudePool:
             model = self._wanted()
             if model is None or not self._memory_allows():
                 return
-            seat = _Seat()
+            seat = Seat()
             token = self._slots.reserve(functools.partial(self._reclaim, seat))
             if token is None:
                 return  # no free slot, or a request waits: it goes first
@@ -231,7 +170,7 @@ class ClaudePool:
             return None
         return PooledClaude(model, running, tempdir, workdir, self._slots, token)
 
-    def _reclaim(self, seat: _Seat) -> None:
+    def _reclaim(self, seat: Seat) -> None:
         # A request waits for a slot: this warm process gives its own up.
         seat.reclaimed = True
         process = seat.process
