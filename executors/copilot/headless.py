@@ -37,6 +37,9 @@ PROTOCOL_VERSION = 3  # what this client speaks (copilot 1.0.102; the SDK pins t
 CALL_TIMEOUT_S = 30.0  # create/send/delete answer within milliseconds when the server is well
 ABORT_TIMEOUT_S = 3.0  # a turn ends within milliseconds of session.abort (measured 8 ms)
 WARM_UP_TIMEOUT_S = 10.0
+# Events a session may have waiting while its client reads slowly: two per token of a long
+# answer, a few hundred bytes each (so at most some tens of MB).
+MAX_PENDING_EVENTS = 100_000
 
 
 class HeadlessUnavailable(CliFailed):
@@ -79,7 +82,7 @@ class HeadlessServer:
             raise CliNotFound(BACKEND, f"the copilot CLI was not found ({config.path!r}); install @github/copilot or set COPILOT_CLI_PATH")
         env = config.child_env(COPILOT_AUTO_UPDATE="false")
         process = await CliProcess.spawn(BACKEND, server_argv(exe, env), cwd=cwd, env=env, background=background)
-        conn = JsonRpcConnection.for_process(process.raw, label=BACKEND)
+        conn = JsonRpcConnection.for_process(process.raw, label=BACKEND, max_pending=MAX_PENDING_EVENTS)
         try:
             hello = await conn.request("connect", {}, timeout=timeout_s)
         except (JsonRpcError, TimeoutError) as exc:
