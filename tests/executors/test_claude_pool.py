@@ -144,3 +144,16 @@ async def test_one_shot_mode_keeps_no_process(cli_env: dict[str, str], tmp_path:
         assert backend.stats()["processes_warm"] == 0 and "warm" not in (await backend.health()).detail
     finally:
         await backend.aclose()
+
+
+async def test_auto_mode_stops_pooling_when_idle_processes_keep_dying(cli_env: dict[str, str], tmp_path: Path) -> None:
+    config = {"CLAUDE_MODE": "auto"}
+    async with running_backend(POOL, cli_env, tmp_path / "base", config=config) as backend:
+        for deaths in range(1, 4):
+            (pid,) = await until_idle(backend, 1)
+            os.killpg(pid, signal.SIGKILL)
+            await wait_until(lambda: backend.stats()["restarts"] == deaths, 10)
+        await asyncio.sleep(2.5)  # more than the upkeep tick: no fourth process is started
+        warm = (await backend.health()).detail["warm"]
+        assert warm["paused"] is True and warm["processes"] == 0 and warm["restarts"] == 3
+        assert text_of(await collect(backend, request_for("claude", "hi"))) == "Hello from mock."  # cold
