@@ -25,6 +25,7 @@ from executors.protocol import (
     BackendHealth,
     Capabilities,
     ModelEntry,
+    RawForwarding,
 )
 from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
 from executors.slots import CliSlots
@@ -49,6 +50,7 @@ __all__ = [
     "Finished",
     "Message",
     "ModelEntry",
+    "RawForwarding",
     "ReasoningDelta",
     "RunInfo",
     "TextDelta",
