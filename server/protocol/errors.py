@@ -38,6 +38,15 @@ class ModelNotFound(ApiError):
     code = "model_not_found"
 
 
+class UnsupportedEndpoint(ApiError):
+    """404: the model's backend cannot answer this endpoint (OpenAI's status for a chat-only
+    model on /v1/completions)."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "unsupported_endpoint"
+
+
 class NotFound(ApiError):
     """404: no such route."""
 
@@ -104,7 +113,7 @@ def error_info(exc: BaseException) -> ErrorInfo:
         return ErrorInfo(404, exc.message, "invalid_request_error", "model_not_found", "model")
     if isinstance(exc, BackendError):
         kind = "invalid_request_error" if 400 <= exc.status < 500 else "server_error"
-        return ErrorInfo(exc.status, exc.message, kind, f"{exc.backend}_{exc.code_suffix}")
+        return ErrorInfo(exc.status, exc.message, kind, exc.code or f"{exc.backend}_{exc.code_suffix}", exc.param)
     if isinstance(exc, TimeoutError):
         return ErrorInfo(504, "the request timed out (REQUEST_TIMEOUT)", "timeout_error", "timeout")
     return ErrorInfo(500, "internal server error", "server_error", "internal_error")
