@@ -5,7 +5,7 @@
 quirks to switch on (see `UpstreamConfig`). Per request, `[[fake:key=value]]` directives in the
 messages (or the completion prompt, or the embedding input) script the answer: the model server's
 `reply`, `reply_file`, `chunks`, `delay`, `status`, plus `reasoning`, `tool_call`, `tool_style`,
-`args_object`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table).
+`args_object`, `finish`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table).
 Every request is recorded: `GET /_fake/requests`, `DELETE` clears.
 
 Run alone: `python -m tests.fakes.upstream_server --personality ollama --port 11434`; in tests:
