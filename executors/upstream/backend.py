@@ -67,13 +67,17 @@ class UpstreamBackend:
         reader = ChunkReader(self.name)
         completed = False
         try:
-            try:
-                async for chunk in self._client.events(response):
-                    for event in reader.read(chunk):
-                        yield event
-            except UpstreamStreamEnded:
-                if reader.finish is None:
-                    raise UpstreamBadResponse(self.name, "the upstream's stream ended before the answer finished") from None
+            if response.content_type == "application/json":  # a server that does not stream
+                for event in reader.read(await self._client.read_json(response)):
+                    yield event
+            else:
+                try:
+                    async for chunk in self._client.events(response):
+                        for event in reader.read(chunk):
+                            yield event
+                except UpstreamStreamEnded:
+                    if reader.finish is None:
+                        raise UpstreamBadResponse(self.name, "the upstream's stream ended before the answer finished") from None
             completed = True
         finally:
             # A client that left (or an error) closes the connection, which stops the generation upstream.

@@ -21,7 +21,11 @@ _PASSED_FINISHES = frozenset({"length", "content_filter"})
 
 
 class ChunkReader:
-    """Reads one streamed answer; `finish` and the last `usage` seen are kept for the end."""
+    """Reads one streamed answer; `finish` and the last `usage` seen are kept for the end.
+
+    A whole `chat.completion` (from a server that ignores `stream`) reads as one big chunk:
+    its `message` has the same fields as a delta.
+    """
 
     def __init__(self, backend: str) -> None:
         self._backend = backend
@@ -41,7 +45,7 @@ class ChunkReader:
         for choice in chunk.get("choices") or ():
             if not isinstance(choice, Mapping) or choice.get("index") not in (0, None):
                 continue  # only one answer is asked for
-            delta = choice.get("delta")
+            delta = choice.get("delta") or choice.get("message")
             if isinstance(delta, Mapping):
                 events += _delta_events(delta)
             if choice.get("finish_reason"):
