@@ -65,13 +65,13 @@ def param_policies() -> dict[str, ParamPolicy]:
         "prompt_cache_key": ParamPolicy("ignore", "caching; " + no_effect),
         "safety_identifier": ParamPolicy("ignore", "abuse tracking; " + no_effect),
         # Refused: the client would get something other than what it asked for.
-        "n": ParamPolicy("refuse", "this backend answers with one choice; send n=1 or separate requests", _equals(1)),
-        "logprobs": ParamPolicy("refuse", "this backend does not report log probabilities", _equals(False)),
-        "top_logprobs": ParamPolicy("refuse", "this backend does not report log probabilities", _equals(0)),
-        "logit_bias": ParamPolicy("refuse", "this backend cannot bias tokens", _equals({})),
-        "audio": ParamPolicy("refuse", "this backend does not produce audio"),
-        "modalities": ParamPolicy("refuse", "this backend produces text only; send [\"text\"]", _text_only),
-        "web_search_options": ParamPolicy("refuse", "this backend does not search the web"),
+        "n": ParamPolicy("refuse", "it answers with one choice; send n=1 or make separate requests", _equals(1)),
+        "logprobs": ParamPolicy("refuse", "it does not report log probabilities", _equals(False)),
+        "top_logprobs": ParamPolicy("refuse", "it does not report log probabilities", _equals(0)),
+        "logit_bias": ParamPolicy("refuse", "it cannot bias tokens", _equals({})),
+        "audio": ParamPolicy("refuse", "it produces no audio"),
+        "modalities": ParamPolicy("refuse", "it produces text only; send [\"text\"]", _text_only),
+        "web_search_options": ParamPolicy("refuse", "it does not search the web"),
     }
 
 
@@ -107,7 +107,7 @@ def plan_params(params: Mapping[str, Any], capabilities: Capabilities) -> ParamP
             ignored.append(name)
         else:
             raise InvalidRequest(
-                f"'{name}' is not supported here: {policy.why}",
+                f"'{name}' is not supported by this backend: {policy.why}",
                 # Refused for this value (n=2) or as a whole (audio): OpenAI's two codes.
                 code="unsupported_value" if policy.inert is not None else "unsupported_parameter",
                 param=name,
