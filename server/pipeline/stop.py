@@ -1,5 +1,8 @@
 """`stop` sequences, applied by the bridge: the answer ends before the first one, streaming included.
 
+"First" is the one complete first (with `stop=["b", "aba"]`, "aaba" ends as "aa"), so the
+result does not depend on how the text arrived in pieces.
+
 Only a tail that could still become a stop sequence is held back; everything before it goes out
 as it arrives. On a match the backend run is closed at once (for a CLI: its process group is
 killed) and the answer ends with finish_reason "stop".
@@ -40,10 +43,12 @@ class StopScanner:
         """The text that is safe to send, and whether a stop sequence ended the answer."""
         buffer = self._held + text
         # Only the held tail (shorter than any stop) is scanned again, so this stays linear.
-        hits = [i for i in (buffer.find(s) for s in self._stops) if i >= 0]
+        # The answer ends where a stop sequence is first complete, as a model's generation would:
+        # the match that ends first wins (the longer one when two end together).
+        hits = [(i + len(s), i) for s in self._stops if (i := buffer.find(s)) >= 0]
         if hits:
             self._held = ""
-            return buffer[: min(hits)], True
+            return buffer[: min(hits)[1]], True
         keep = self._possible_start(buffer)
         self._held = buffer[len(buffer) - keep :]
         return buffer[: len(buffer) - keep], False

@@ -12,8 +12,12 @@ from server.pipeline.stop import StopScanner
 
 
 def whole(text: str, stops: tuple[str, ...]) -> tuple[str, bool]:
-    hits = [i for i in (text.find(s) for s in stops) if i >= 0]
-    return (text[: min(hits)], True) if hits else (text, False)
+    """The text up to the stop sequence that is complete first (the longer one when two end together)."""
+    for end in range(1, len(text) + 1):
+        done = [len(s) for s in stops if text[:end].endswith(s)]
+        if done:
+            return text[: end - max(done)], True
+    return text, False
 
 
 def scanned(pieces: list[str], stops: tuple[str, ...]) -> tuple[str, bool]:
@@ -37,6 +41,12 @@ def test_any_chunking_gives_the_whole_text_answer(text: str, stops: list[str], c
     bounds = sorted({min(c, len(text)) for c in cuts})
     pieces = [text[a:b] for a, b in zip([0, *bounds], [*bounds, len(text)], strict=True)]
     assert scanned(pieces, tuple(stops)) == whole(text, tuple(stops))
+
+
+def test_the_stop_complete_first_wins_whatever_the_chunks() -> None:
+    assert scanned(["aaba"], ("b", "aba")) == ("aa", True)
+    assert scanned(["aab", "a"], ("b", "aba")) == ("aa", True)
+    assert scanned(["xab", "cd"], ("abcd", "bc")) == ("xa", True)
 
 
 def test_only_a_possible_start_is_held_back() -> None:
