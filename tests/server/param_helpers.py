@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
+
+from tests.openapi.hooks import checked_httpx_client
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 WEATHER = {
@@ -35,6 +38,12 @@ class SdkAnswer:
     finish_reason: str
     calls: list[tuple[str, Any]]  # (name, decoded arguments)
     chunks: int  # chunks with choices (1 for a non-streamed answer)
+
+
+def sdk_for(client: TestClient, **options: Any) -> AsyncOpenAI:
+    """An SDK client on the app with the SDK's own defaults (max_retries=2) unless `options` say
+    otherwise; what it reads is checked against OpenAI's schema like the `sdk` fixture's."""
+    return AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", http_client=checked_httpx_client(), **options)
 
 
 async def answer_of(sdk: AsyncOpenAI, stream: bool, **kwargs: Any) -> SdkAnswer:

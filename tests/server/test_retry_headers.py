@@ -7,14 +7,13 @@ from pathlib import Path
 import openai
 import pytest
 from aiohttp.test_utils import TestClient
-from openai import AsyncOpenAI
 
 from tests.conftest import MakeClient, cli_records, scenario
-from tests.server.param_helpers import MODELS
+from tests.server.param_helpers import MODELS, sdk_for
 
 
 async def test_auth_failure_runs_the_cli_once_under_default_sdk_retries(client: TestClient, record_dir: Path) -> None:
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key") as sdk:  # max_retries=2
+    async with sdk_for(client) as sdk:  # max_retries=2
         for model in MODELS:
             with pytest.raises(openai.InternalServerError) as failed:
                 await sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": scenario("auth")}])
@@ -24,7 +23,7 @@ async def test_auth_failure_runs_the_cli_once_under_default_sdk_retries(client: 
 
 
 async def test_a_crash_stays_retryable(client: TestClient, record_dir: Path) -> None:
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=1) as sdk:
+    async with sdk_for(client, max_retries=1) as sdk:
         with pytest.raises(openai.InternalServerError) as failed:
             await sdk.chat.completions.create(model="copilot/gpt-5.4", messages=[{"role": "user", "content": scenario("exit")}])
     assert "x-should-retry" not in failed.value.response.headers
@@ -34,7 +33,7 @@ async def test_a_crash_stays_retryable(client: TestClient, record_dir: Path) -> 
 async def test_rejected_model_and_missing_cli_say_do_not_retry(make_client: MakeClient, record_dir: Path) -> None:
     config = {"COPILOT_CLI_PATH": str(record_dir / "no-such-copilot"), "COPILOT_MODELS": "gpt-5.4", "CLAUDE_MODELS": "sonnet,invalid-model"}
     client = await make_client(config=config)
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key") as sdk:
+    async with sdk_for(client) as sdk:
         with pytest.raises(openai.NotFoundError) as rejected:  # the CLI itself rejects the model
             await sdk.chat.completions.create(model="claude/invalid-model", messages=[{"role": "user", "content": "hi"}])
         with pytest.raises(openai.InternalServerError) as missing:

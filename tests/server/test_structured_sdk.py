@@ -18,7 +18,7 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from tests.conftest import MakeClient, cli_records, scenario
-from tests.server.param_helpers import CLOCK, MODELS, WEATHER, answer_of
+from tests.server.param_helpers import CLOCK, MODELS, WEATHER, answer_of, sdk_for
 
 PERSON_SCHEMA = {
     "type": "json_schema",
@@ -105,7 +105,7 @@ async def test_json_that_stays_invalid_is_a_502_and_not_retried_by_the_sdk(
     client: TestClient, record_dir: Path, model: str, stream: bool
 ) -> None:
     schema_miss = scenario("ok", reply='{"name": "Ada"}')
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key") as sdk:  # max_retries=2
+    async with sdk_for(client) as sdk:  # max_retries=2
         with pytest.raises(openai.InternalServerError) as failed:
             await answer_of(sdk, stream, model=model, messages=asks(schema_miss), response_format=PERSON_SCHEMA)
     error = failed.value
@@ -118,7 +118,7 @@ async def test_json_that_stays_invalid_is_a_502_and_not_retried_by_the_sdk(
 async def test_a_stream_already_started_ends_with_an_error_event(make_client: MakeClient, record_dir: Path) -> None:
     client = await make_client(config={"STREAM_KEEPALIVE": "0.1"})
     slow_prose = scenario("slow", delay="0.3", reply="no json here")
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=0) as sdk:
+    async with sdk_for(client, max_retries=0) as sdk:
         stream = await sdk.chat.completions.create(
             model="claude/sonnet", messages=asks(slow_prose), response_format={"type": "json_object"}, stream=True
         )
