@@ -39,6 +39,8 @@ CONFIG = tool(
     },
 )
 TOOLS = [WEATHER, SEARCH, CONFIG]
+# A tool offered with no `parameters` at all: nothing types its arguments.
+PING = {"type": "function", "function": {"name": "ping", "description": "ping tool"}}
 NS = "antml" + ":"  # the namespaced Anthropic tags, assembled so this file stays plain text
 BEGIN, CALL, SEP = "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"
 CALL_END, END = "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>"
@@ -199,7 +201,7 @@ SAMPLES = [
         "<tool_call>other<arg_key>zip</arg_key><arg_value>020</arg_value>"
         "<arg_key>n</arg_key><arg_value>42</arg_value><arg_key>b</arg_key><arg_value>true</arg_value></tool_call>",
         None,
-        [("other", {"zip": "020", "n": 42, "b": True})],
+        [("other", {"zip": "020", "n": "42", "b": "true"})],
         tools=None,
     ),
     Sample(
@@ -328,7 +330,7 @@ SAMPLES = [
         '<invoke name="other"><parameter name="n">3</parameter><parameter name="z">007'
         "</parameter></invoke>",
         None,
-        [("other", {"n": 3, "z": "007"})],
+        [("other", {"n": "3", "z": "007"})],
         tools=None,
     ),
     Sample("claude-xml-prose", "Use <invoke name=...> tags.", "Use <invoke name=...> tags."),
@@ -492,6 +494,39 @@ SAMPLES = [
         '[{"name": "search", "arguments": {"q": "a"}}, {"name": "search", "arguments": {"q": "b"}}]',
         None,
         [("search", {"q": "a"}), ("search", {"q": "b"})],
+    ),
+    # XML-style values without a schema (no `parameters`, or a property it does not name) stay text
+    Sample(
+        "glm-no-parameters-schema",
+        "<tool_call>ping<arg_key>count</arg_key><arg_value>5</arg_value>"
+        "<arg_key>loud</arg_key><arg_value>true</arg_value></tool_call>",
+        None,
+        [("ping", {"count": "5", "loud": "true"})],
+        tools=[*TOOLS, PING],
+    ),
+    Sample(
+        "qwen3coder-property-not-in-schema",
+        "<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n<parameter=count>\n5\n"
+        "</parameter>\n<parameter=extra>\n[1, 2]\n</parameter>\n</function>",
+        None,
+        [("get_weather", {"city": "Oslo", "count": "5", "extra": "[1, 2]"})],
+    ),
+    Sample(
+        "claude-xml-no-parameters-schema",
+        '<invoke name="ping"><parameter name="n">null</parameter><parameter name="x">-0.5'
+        "</parameter></invoke>",
+        None,
+        [("ping", {"n": "null", "x": "-0.5"})],
+        tools=[*TOOLS, PING],
+    ),
+    Sample(
+        "claude-xml-dsml-flag-without-schema",
+        '<｜DSML｜invoke name="ping"><｜DSML｜parameter name="opts" string="false">{"a": 1}'
+        '</｜DSML｜parameter><｜DSML｜parameter name="n" string="true">5</｜DSML｜parameter>'
+        "</｜DSML｜invoke>",
+        None,
+        [("ping", {"opts": {"a": 1}, "n": "5"})],
+        tools=[*TOOLS, PING],
     ),
     # Mixed dialects in one answer, text between calls kept
     Sample(
