@@ -65,5 +65,12 @@ def _closes(
 
 
 def trim_newlines(raw: str) -> str:
-    """Drop exactly one leading and one trailing newline (the Qwen3-Coder value layout)."""
-    return raw.removeprefix("\n").removesuffix("\n")
+    """Drop exactly one leading and one trailing line break (the Qwen3-Coder value layout).
+
+    As in vLLM and SGLang, only the line break after the opening tag and the one before the
+    closing tag are layout; any other whitespace in a string value is the model's content.
+    A CRLF counts as one line break.
+    """
+    start = 2 if raw.startswith("\r\n") else 1 if raw.startswith("\n") else 0
+    end = len(raw) - (2 if raw.endswith("\r\n") else 1 if raw.endswith("\n") else 0)
+    return raw[start : max(start, end)]

@@ -256,6 +256,45 @@ SAMPLES = [
             )
         ],
     ),
+    # Qwen3-Coder value layout: exactly one newline after the opening tag and one before the
+    # closing tag are layout (vLLM and SGLang); spaces are content in strings, and typed values
+    # ignore the whitespace around them.
+    Sample(
+        "qwen3coder-value-whitespace",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\n  Paris \n</parameter>\n"
+        "<parameter=days>\n 3 \n</parameter>\n<parameter=zip>\n 5 \n</parameter>\n</function>\n</tool_call>",
+        None,
+        [("get_weather", {"city": "  Paris ", "days": 3, "zip": " 5 "})],
+    ),
+    Sample(
+        "qwen3coder-crlf",
+        "<tool_call>\r\n<function=get_weather>\r\n<parameter=city>\r\nParis\r\n</parameter>\r\n"
+        "<parameter=days>\r\n3\r\n</parameter>\r\n</function>\r\n</tool_call>",
+        None,
+        [("get_weather", {"city": "Paris", "days": 3})],
+    ),
+    Sample(
+        "qwen3coder-string-keeps-inner-layout",
+        "<function=search>\n<parameter=q>\n\n    def f():\n        pass\n\n</parameter>\n"
+        "<parameter=limit>\n\t7\t\n</parameter>\n</function>",
+        None,
+        [("search", {"q": "\n    def f():\n        pass\n", "limit": 7})],
+    ),
+    Sample(
+        "qwen3coder-typed-whitespace",
+        "<function=configure>\n<parameter=flag>\n  true \n</parameter>\n<parameter=ratio>\n 0.5\r\n"
+        "</parameter>\n<parameter=note>\n null \n</parameter>\n<parameter=tags>\n [1] \n</parameter>\n"
+        "<parameter=opts>\n {'a': None} \n</parameter>\n</function>",
+        None,
+        [("configure", {"flag": True, "ratio": 0.5, "note": None, "tags": [1], "opts": {"a": None}})],
+    ),
+    Sample(
+        "qwen3coder-untyped-whitespace",
+        "<function=other>\n<parameter=n>\n 5 \n</parameter>\n</function>",
+        None,
+        [("other", {"n": " 5 "})],
+        tools=None,
+    ),
     Sample(
         "qwen3coder-anyof",
         "<function=search>\n<parameter=q>\n5\n</parameter>\n<parameter=limit>\n7\n"

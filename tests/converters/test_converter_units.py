@@ -12,6 +12,7 @@ from server.converters.registry import default_table
 from server.converters.tape import Tape
 from server.converters.toolindex import ToolIndex
 from server.converters.validate import check_arguments
+from server.converters.xmlish import trim_newlines
 
 
 @pytest.mark.parametrize(
@@ -60,6 +61,23 @@ def test_a_property_the_schema_does_not_name_stays_text() -> None:
     assert coerce_params(schema, [("n", "5"), ("m", "5")]) == {"n": 5, "m": "5"}
     assert coerce_params({}, [("m", "true")]) == {"m": "true"}
     assert coerce_params(None, [("m", "[1]")]) == {"m": "[1]"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("\nx\n", "x"),
+        ("\r\nx\r\n", "x"),
+        ("\n\nx\n\n", "\nx\n"),
+        ("  x  ", "  x  "),
+        ("\n  x \n", "  x "),
+        ("x\r", "x\r"),
+        ("\n", ""),
+        ("", ""),
+    ],
+)
+def test_one_layout_newline_is_trimmed_at_each_end(raw: str, expected: str) -> None:
+    assert trim_newlines(raw) == expected
 
 
 def test_validation_reports_required_types_enums_and_extras() -> None:

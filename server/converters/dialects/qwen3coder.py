@@ -2,8 +2,8 @@
 
     <tool_call>\\n<function=NAME>\\n<parameter=k>\\nv\\n</parameter>\\n</function>\\n</tool_call>
 
-Also accepted without the `<tool_call>` wrapper, and inside Seed-OSS `<seed:tool_call>`. Values are raw text between the tags, with
-one leading and one trailing newline dropped.
+Also accepted without the `<tool_call>` wrapper, and inside Seed-OSS `<seed:tool_call>`. Values
+are raw text between the tags, with one leading and one trailing line break (LF or CRLF) dropped.
 """
 
 from __future__ import annotations
