@@ -211,6 +211,27 @@ SAMPLES = [
         None,
         [("get_weather", {"city": "X", "zip": "020"})],
     ),
+    # A GLM call has no end but `</tool_call>`: cut off before it, it is truncated (vLLM's
+    # test_extract_tool_calls_incomplete_tool_call).
+    Sample(
+        "glm-no-closer",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n"
+        "<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n"
+        "<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>",
+    ),
+    Sample(
+        "glm-no-closer-after-text",
+        "Sure.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n",
+        "Sure.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n",
+    ),
+    Sample(
+        "glm-second-call-cut",
+        "<tool_call>search<arg_key>q</arg_key><arg_value>a</arg_value></tool_call>\n"
+        "<tool_call>search<arg_key>q</arg_key><arg_value>b</arg_value>",
+        "<tool_call>search<arg_key>q</arg_key><arg_value>b</arg_value>",
+        [("search", {"q": "a"})],
+    ),
     Sample(
         "glm-prose",
         "<tool_call> is the tag name, see docs",
@@ -305,6 +326,11 @@ SAMPLES = [
     Sample(
         "qwen3coder-cut-after-params",
         "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n",
+        "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n",
+    ),
+    Sample(
+        "qwen3coder-wrapper-cut",
+        "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n</function>\n",
         None,
         [("search", {"q": "x"})],
     ),
@@ -377,6 +403,17 @@ SAMPLES = [
         "claude-xml-truncated",
         '<function_calls><invoke name="search"><parameter name="q">x',
         '<function_calls><invoke name="search"><parameter name="q">x',
+    ),
+    Sample(
+        "claude-xml-wrapper-cut",
+        '<function_calls>\n<invoke name="search">\n<parameter name="q">x</parameter>\n</invoke>\n',
+        None,
+        [("search", {"q": "x"})],
+    ),
+    Sample(
+        "claude-xml-invoke-cut",
+        'Ok <invoke name="search">\n<parameter name="q">x</parameter>\n',
+        'Ok <invoke name="search">\n<parameter name="q">x</parameter>\n',
     ),
     Sample(
         "minimax",
