@@ -476,6 +476,48 @@ SAMPLES = [
         "[see(x=1)] for details\n[link](http://x)\n[a, b]",
         "[see(x=1)] for details\n[link](http://x)\n[a, b]",
     ),
+    # Pythonic lists inside prose: SGLang's detector finds `[` anywhere and keeps the text around
+    # it; the names must be offered tools.
+    Sample(
+        "pythonic-prose-around",
+        'Let me check. [get_weather(city="Paris")] Done.',
+        "Let me check.  Done.",
+        [("get_weather", {"city": "Paris"})],
+    ),
+    Sample(
+        "pythonic-prose-after",
+        "[search(q='a'), search(q='b')] Both sent.\nNext line.",
+        "Both sent.\nNext line.",
+        [("search", {"q": "a"}), ("search", {"q": "b"})],
+    ),
+    Sample(
+        "pythonic-two-lists-in-a-sentence",
+        "First [search(q='a')], then [get_weather(city='Rome', days=2)].",
+        "First , then .",
+        [("search", {"q": "a"}), ("get_weather", {"city": "Rome", "days": 2})],
+    ),
+    Sample(
+        "pythonic-prose-unknown-name",
+        "Run [rm_rf(path='/')] now, or [search(q='x'), rm_rf(path='/')] later.",
+        "Run [rm_rf(path='/')] now, or [search(q='x'), rm_rf(path='/')] later.",
+    ),
+    Sample(
+        "pythonic-prose-without-tools",
+        "Try [f(x=1)] here.\n[g(y=2)]",
+        "Try [f(x=1)] here.",
+        [("g", {"y": 2})],
+        tools=None,
+    ),
+    Sample(
+        "pythonic-prose-not-calls",
+        "See [the docs], a[i], [link](http://x), [f(x)] and [search (q)] or [search(q=].",
+        "See [the docs], a[i], [link](http://x), [f(x)] and [search (q)] or [search(q=].",
+    ),
+    Sample(
+        "json-list-mid-line",
+        'See [{"name": "search", "arguments": {}}] ok',
+        'See [{"name": "search", "arguments": {}}] ok',
+    ),
     # Mistral
     Sample(
         "mistral-array",

@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.converters import DIALECTS, build_dialects
+from server.converters.base import Ctx, Fail, Marker
 from server.converters.coerce import coerce_params, coerce_value
 from server.converters.registry import default_table
 from server.converters.tape import Tape
@@ -153,3 +156,39 @@ def test_registry_is_an_explicit_table_keyed_by_dialect_name() -> None:
     } <= set(DIALECTS)
     table = default_table()
     assert "<tool_call>" in table.anywhere and "{" in table.line
+
+
+FILTERED = [m for d in DIALECTS.values() for m in d.markers if m.not_markup is not None]
+NAMED = ToolIndex.from_tools([{"name": n} for n in ("a", "ab", "a.b", "é")])
+
+
+def test_the_pythonic_bracket_filter_skips_prose_brackets_only() -> None:
+    (bracket,) = FILTERED
+    assert bracket.text == "[" and bracket.not_markup is not None
+    for prose in ("[the docs]", "a[i]", "[link](x)", "[1, 2]", "[ .x", "[search q"):
+        assert bracket.not_markup.search(prose), prose
+    for maybe in ("[search(q=1)]", "[ ab (", '[{"name"', "[search", "[search ", "[ "):
+        assert bracket.not_markup.match(maybe) is None, maybe
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    body=st.text(alphabet="ab1.é_ (){}[]'=,\n\t", max_size=16),
+    marker=st.sampled_from(FILTERED),
+    tools=st.sampled_from([NAMED, ToolIndex()]),
+    line_start=st.booleans(),
+)
+def test_a_marker_filter_rejects_only_what_its_scanner_rejects_at_once(
+    body: str, marker: Marker, tools: ToolIndex, line_start: bool
+) -> None:
+    text = marker.text + body
+    assert marker.not_markup is not None
+    if marker.not_markup.match(text) is None:
+        return
+    scan = marker.scan(Tape(text, eof=True), Ctx(tools, tools.given, line_start))
+    try:
+        item = next(scan)
+    except StopIteration as stop:
+        assert stop.value == Fail(), text
+    else:
+        pytest.fail(f"the filter skipped {text!r}, where the scanner found {item!r}")
