@@ -165,13 +165,17 @@ NAMED = ToolIndex.from_tools([{"name": n} for n in ("a", "ab", "a.b", "é")])
 def test_the_pythonic_bracket_filter_skips_prose_brackets_only() -> None:
     (bracket,) = FILTERED
     assert bracket.text == "[" and bracket.not_markup is not None
-    for prose in ("[the docs]", "a[i]", "[link](x)", "[1, 2]", "[ .x", "[search q"):
+    for prose in (
+        "[the docs]", "a[i]", "[link](x)", "[1, 2]", "[ .x", "[search q", "[f(x)]", "[f(x==1)]",
+    ):  # fmt: skip
         assert bracket.not_markup.search(prose), prose
-    for maybe in ("[search(q=1)]", "[ ab (", '[{"name"', "[search", "[search ", "[ "):
+    for maybe in (
+        "[search(q=1)]", "[f()]", "[ ab (", '[{"name"', "[search", "[f(x", "[f(x =", "[ ",
+    ):  # fmt: skip
         assert bracket.not_markup.match(maybe) is None, maybe
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=5000, deadline=None)
 @given(
     body=st.text(alphabet="ab1.é_ (){}[]'=,\n\t", max_size=16),
     marker=st.sampled_from(FILTERED),

@@ -26,10 +26,12 @@ _LINE_END = re.compile(r"[^ \t]")
 _OUTSIDE = re.compile(r"['\"()\[\]{}]")
 _INSIDE = {"'": re.compile(r"['\\\n]"), '"': re.compile(r'["\\\n]')}
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
-# What scan_list rejects at once, seen from the text alone: `[` then neither `{` nor a name, or
-# a name not followed by `(` ("[the docs]", "a[i]", "[link](…)"). Possessive, so a name is
-# never cut short to fake a mismatch.
-_NOT_A_LIST = re.compile(r"\[\s*+(?:[^\w\s{]|\d|[\w.]++\s*+[^(])")
+# What scan_list rejects at once, seen from the text alone: `[` then neither `{` nor a name; a
+# name not followed by `(` ("[the docs]", "a[i]", "[link](…)"); or `name(` followed by neither
+# `)` nor `key=` ("[f(x)]"). Possessive, so a name is never cut short to fake a mismatch.
+_NOT_A_LIST = re.compile(
+    r"\[\s*+(?:[^\w\s{]|\d|[\w.]++\s*+(?:[^(]|\(\s*+(?:[^\w.\s)]|[\w.]++\s*+(?:[^=]|==))))"
+)
 
 Calls = list[tuple[str, dict[str, Any]]]
 
