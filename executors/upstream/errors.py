@@ -45,8 +45,8 @@ class UpstreamRejected(BackendError):
     def __init__(self, backend: str, status: int, found: UpstreamErrorBody) -> None:
         super().__init__(backend, found.message)
         self.status = status
-        self.code = found.code
-        self.param = found.param
+        self.error_code = found.code
+        self.error_param = found.param
         self.retryable = status in (408, 429) or status >= 500
 
 
