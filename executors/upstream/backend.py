@@ -15,6 +15,7 @@ from executors.request import BackendRequest
 from executors.upstream.chunks import ChunkReader
 from executors.upstream.client import UpstreamClient
 from executors.upstream.config import UpstreamSettings
+from executors.upstream.embeddings import one_vector_per_input
 from executors.upstream.errors import UpstreamBadResponse, UpstreamRejected, UpstreamStreamEnded
 from executors.upstream.fallbacks import FallbackMemory, in_effect, next_shape
 from executors.upstream.wire import Shape, chat_body
@@ -22,13 +23,6 @@ from executors.upstream.wire import Shape, chat_body
 log = structlog.get_logger(__name__)
 MAX_TRIES = 6  # the fallbacks are finite anyway; this bounds a server that keeps moving its limit
 
-# The OpenAI parameters sent on as they are. Not `n` (the answer has one choice) nor
-# `logprobs` / `top_logprobs` (the events carry no log-probabilities): those are reported as ignored.
-PASSED_PARAMS = frozenset({
-    "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "presence_penalty",
-    "frequency_penalty", "logit_bias", "seed", "response_format", "reasoning_effort", "verbosity",
-    "service_tier", "prompt_cache_key", "safety_identifier",
-})
 
 
 class UpstreamBackend:
@@ -38,7 +32,7 @@ class UpstreamBackend:
         self._settings = settings
         self._client = UpstreamClient(settings)
         self._memory = FallbackMemory(cap=settings.max_tokens)
-        self._capabilities = Capabilities(params=PASSED_PARAMS)
+        self._capabilities = Capabilities(params=settings.params)
 
     @property
     def name(self) -> str:
@@ -47,7 +41,7 @@ class UpstreamBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Every generation parameter a chat completion can carry, except n and logprobs."""
+        """The generation parameters the server takes (its preset's list)."""
         return self._capabilities
 
     async def start(self) -> None:
@@ -127,9 +121,14 @@ class UpstreamBackend:
         return BackendHealth(available=True, authenticated=True, detail={**detail, "models": count})
 
     async def forward(self, endpoint: str, body: Mapping[str, Any]) -> Any:
-        """POST the client's body to the server's endpoint; its JSON answer."""
+        """POST the client's body to the server's endpoint; its JSON answer (embeddings one per input)."""
         response = await self._client.post(endpoint, body)
-        return await self._client.read_json(response)
+        answer = await self._client.read_json(response)
+        if endpoint == "embeddings":
+            answer, pooled = one_vector_per_input(answer)
+            if pooled:
+                log.info("upstream_embeddings_pooled", backend=self.name, model=body.get("model"))
+        return answer
 
     async def forward_stream(self, endpoint: str, body: Mapping[str, Any]) -> AsyncIterator[Any]:
         """POST with `stream: true`; each event's JSON as the server sends it."""

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from executors.envconfig import ConfigError, parse_choice, parse_int, parse_list
 from executors.protocol import Backend, BackendConfig, BackendContext
-from executors.upstream.presets import GENERIC, Preset, presets
+from executors.upstream.presets import GENERIC, SERVER_PARAMS, Preset, presets
 
 DEFAULT_NAME = "upstream"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -36,6 +36,7 @@ class UpstreamSettings:
     max_tokens: int | None = None  # clamp for max_tokens / max_completion_tokens
     timeout_s: float | None = None  # connect + response headers; None: only REQUEST_TIMEOUT
     max_tokens_field: str = "max_tokens"
+    params: frozenset[str] = SERVER_PARAMS  # the OpenAI parameters sent on as they are
     enabled_by_default: bool = True
 
     def build(self, context: BackendContext) -> Backend:
@@ -84,6 +85,7 @@ def _read_one(env: Mapping[str, str], prefix: str, name: str) -> UpstreamSetting
         max_tokens=parse_int(env, prefix + "MAX_TOKENS", 0, minimum=1) if _set(env, prefix + "MAX_TOKENS") else None,
         timeout_s=timeout_ms / 1000 if timeout_ms else None,
         max_tokens_field=preset.max_tokens_field,
+        params=preset.params,
     )
 
 

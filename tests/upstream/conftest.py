@@ -15,6 +15,7 @@ from openai import AsyncOpenAI
 from tests.conftest import MakeClient
 from tests.fakes.upstream_server import running_upstream_server
 from tests.fakes.upstream_shapes import Personality
+from tests.openapi.hooks import checked_httpx_client
 
 WEATHER = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
@@ -74,7 +75,8 @@ async def start_upstream() -> AsyncIterator[StartUpstream]:
 
 @dataclass
 class Bridge:
-    """The bridge app (aiohttp test client) and the official SDK pointed at it."""
+    """The bridge app (aiohttp test client) and the official SDK pointed at it; every response
+    either reads is checked against OpenAI's OpenAPI schemas (tests/openapi)."""
 
     client: TestClient
     sdk: AsyncOpenAI
@@ -94,7 +96,8 @@ async def make_bridge(make_client: MakeClient) -> AsyncIterator[MakeBridge]:
         if upstream is not None:
             env.setdefault("BACKEND_URL", upstream.base_url)
         client = await make_client(config=env)
-        sdks.append(AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="unused", max_retries=0, timeout=30))
+        sdks.append(AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="unused", max_retries=0, timeout=30,
+                                http_client=checked_httpx_client()))
         return Bridge(client, sdks[-1])
 
     yield make

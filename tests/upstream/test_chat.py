@@ -7,6 +7,7 @@ import json
 import time
 from typing import Any
 
+import openai
 import pytest
 from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
@@ -201,17 +202,35 @@ async def test_length_finish_reaches_the_client(bridge: Any, upstream: Upstream,
 async def test_parameters_pass_through_and_the_rest_is_reported(bridge: Any, upstream: Upstream) -> None:
     raw = await bridge.sdk.chat.completions.with_raw_response.create(
         model=upstream.model, messages=user("hi"), temperature=0.2, top_p=0.9, seed=7, stop=["\n\n"],
-        max_completion_tokens=64, response_format={"type": "json_object"}, reasoning_effort="low",
-        presence_penalty=0.1, n=2, logprobs=True)
-    assert raw.headers["X-Bridge-Ignored-Params"] == "logprobs, n"
-    assert len(raw.parse().choices) == 1
+        max_completion_tokens=64, response_format={"type": "text"}, reasoning_effort="low",
+        presence_penalty=0.1, logit_bias={"42": -100}, service_tier="auto", prompt_cache_key="k", n=1)
+    # OpenAI's billing and caching hints mean nothing to a local server: reported, not sent.
+    assert raw.headers["X-Bridge-Ignored-Params"] == "prompt_cache_key, service_tier"
+    assert raw.parse().choices[0].message.content == "Hello from mock."
     (sent,) = [r["body"] for r in await upstream.requests()]
-    passed = {k: sent[k] for k in ("temperature", "top_p", "seed", "stop", "response_format", "reasoning_effort",
-                                   "presence_penalty", "max_tokens")}
-    assert passed == {"temperature": 0.2, "top_p": 0.9, "seed": 7, "stop": ["\n\n"], "response_format": {"type": "json_object"},
-                      "reasoning_effort": "low", "presence_penalty": 0.1, "max_tokens": 64}
+    passed = {k: sent.get(k) for k in ("temperature", "top_p", "seed", "stop", "reasoning_effort", "presence_penalty",
+                                       "logit_bias", "max_tokens")}
+    assert passed == {"temperature": 0.2, "top_p": 0.9, "seed": 7, "stop": ["\n\n"], "reasoning_effort": "low",
+                      "presence_penalty": 0.1, "logit_bias": {"42": -100}, "max_tokens": 64}
     # Local servers all know max_tokens; older ones ignore max_completion_tokens.
-    assert "max_completion_tokens" not in sent and "n" not in sent and "logprobs" not in sent
+    assert not {"max_completion_tokens", "n", "service_tier", "prompt_cache_key"} & set(sent)
+
+
+async def test_what_one_answer_cannot_carry_is_refused(bridge: Any, upstream: Upstream) -> None:
+    for params in ({"n": 2}, {"logprobs": True}):
+        with pytest.raises(openai.BadRequestError) as caught:
+            await bridge.sdk.chat.completions.create(model=upstream.model, messages=user("hi"), **params)
+        assert caught.value.param == next(iter(params))
+    assert await upstream.requests() == []
+
+
+async def test_response_format_goes_to_the_server_and_the_answer_is_checked(bridge: Any, upstream: Upstream) -> None:
+    answer = await bridge.sdk.chat.completions.create(
+        model=upstream.model, messages=user('[[fake:reply={"ok": true}]]'), response_format={"type": "json_object"})
+    assert json.loads(answer.choices[0].message.content or "") == {"ok": True}
+    (sent,) = [r["body"] for r in await upstream.requests()]
+    assert sent["response_format"] == {"type": "json_object"}
+    assert sent["messages"] == user('[[fake:reply={"ok": true}]]')  # no emulation: the server does it
 
 
 async def test_conversation_is_sent_as_openai_clients_send_it(bridge: Any, upstream: Upstream) -> None:
@@ -220,7 +239,7 @@ async def test_conversation_is_sent_as_openai_clients_send_it(bridge: Any, upstr
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "content": None, "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "22C"},
+        {"role": "tool", "tool_call_id": "call_1", "content": "22C " + CALL},
     ]
     await bridge.sdk.chat.completions.create(model=upstream.model, messages=messages, tools=WEATHER,
                                              tool_choice="required", parallel_tool_calls=False)
@@ -230,7 +249,7 @@ async def test_conversation_is_sent_as_openai_clients_send_it(bridge: Any, upstr
         {"role": "user", "content": "Weather in Paris?"},
         {"role": "assistant", "tool_calls": [
             {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}}]},
-        {"role": "tool", "tool_call_id": "call_1", "content": "22C"},
+        {"role": "tool", "tool_call_id": "call_1", "content": "22C " + CALL},
     ]
     assert sent["tools"] == WEATHER and sent["tool_choice"] == "required" and sent["parallel_tool_calls"] is False
 

@@ -59,14 +59,17 @@ async def test_embeddings_through_the_sdk(start_upstream: StartUpstream, make_br
     assert floats.data[0].embedding == pytest.approx(vector("bye", 16))
 
 
-async def test_per_token_embeddings_are_passed_on_as_the_server_sent_them(start_upstream: StartUpstream,
-                                                                          make_bridge: MakeBridge) -> None:
+async def test_per_token_embeddings_become_one_vector_per_input(start_upstream: StartUpstream,
+                                                                make_bridge: MakeBridge) -> None:
+    # llama-cpp-python answers one vector per token for models without pooling: the bridge pools
+    # them (mean, unit length) so the client gets OpenAI's one vector per input.
     upstream = await start_upstream("llama_cpp_python")
     bridge = await make_bridge(upstream)
-    response = await bridge.client.post("/v1/embeddings", json={"model": upstream.model, "input": "a b"})
-    body = await response.json()
-    assert response.status == 200 and body["model"] == upstream.model
-    assert body["data"][0]["embedding"] == [vector("a", 8), vector("b", 8)]
+    answer = await bridge.sdk.embeddings.create(model=upstream.model, input=["a b", "c"])
+    mean = [(x + y) / 2 for x, y in zip(vector("a", 8), vector("b", 8), strict=True)]
+    norm = math.sqrt(sum(x * x for x in mean))
+    assert answer.data[0].embedding == pytest.approx([x / norm for x in mean])
+    assert answer.data[1].embedding == pytest.approx(vector("c", 8))
 
 
 async def test_cli_models_get_a_clear_error(upstream: Upstream, make_bridge: MakeBridge) -> None:

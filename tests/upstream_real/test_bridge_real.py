@@ -16,6 +16,7 @@ from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from tests.conftest import MakeClient
+from tests.openapi.hooks import checked_httpx_client
 from tests.upstream_real.conftest import LlmServer
 
 pytestmark = pytest.mark.realupstream
@@ -32,7 +33,8 @@ async def bridge_sdk(make_client: MakeClient, llm_server: LlmServer) -> AsyncIte
     """The SDK pointed at a bridge whose only backend is the real server; and the model's public id."""
     client = await make_client(config={"SERVICE": "upstream", "BACKEND_URL": llm_server.base_url,
                                        "REQUEST_TIMEOUT": "120000"})
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="unused", max_retries=0, timeout=120) as sdk:
+    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="unused", max_retries=0, timeout=120,
+                           http_client=checked_httpx_client()) as sdk:
         yield sdk, f"upstream/{llm_server.model}"
 
 
@@ -68,13 +70,15 @@ async def test_text_completions(bridge_sdk: tuple[AsyncOpenAI, str]) -> None:
 
 
 async def test_embeddings(bridge_sdk: tuple[AsyncOpenAI, str]) -> None:
-    # This model has no pooling in llama-cpp-python: one 896-dim vector per token, passed on as sent.
+    # This model has no pooling in llama-cpp-python (one 896-dim vector per token); the bridge
+    # pools them, so the client gets one unit vector per input, as from OpenAI.
     sdk, model = bridge_sdk
     answer = await sdk.embeddings.create(model=model, input=["hello world", "a"])
     assert answer.model == model and [item.index for item in answer.data] == [0, 1]
     for item in answer.data:
-        vectors: Any = item.embedding
-        assert vectors and all(isinstance(vec, list) and len(vec) == 896 for vec in vectors)
+        assert len(item.embedding) == 896 and all(isinstance(x, float) for x in item.embedding)
+        assert abs(sum(x * x for x in item.embedding) - 1) < 1e-6
+    assert answer.data[0].embedding != answer.data[1].embedding
 
 
 @pytest.mark.parametrize("stream", [False, True])
