@@ -45,7 +45,9 @@ class Run:
 
 async def streamed(session: aiohttp.ClientSession, url: str, model: str, prompt: str) -> Run:
     """One streamed chat request; times to the first content chunk and to `[DONE]`."""
-    body = {"model": model, "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    # Usage asked for on both paths: the bridge always asks its upstream for it.
+    body = {"model": model, "stream": True, "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": prompt}]}
     started = time.perf_counter()
     first = last = 0.0
     chunks = 0
