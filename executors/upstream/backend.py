@@ -135,8 +135,11 @@ class UpstreamBackend:
         response = await self._client.post(endpoint, body)
         completed = False
         try:
-            async for event in self._client.events(response):
-                yield event
+            if response.content_type == "application/json":  # a server that does not stream
+                yield await self._client.read_json(response)
+            else:
+                async for event in self._client.events(response):
+                    yield event
             completed = True
         finally:
             self._client.done_with(response, completed=completed)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 
 def one_vector_per_input(body: Any) -> tuple[Any, bool]:
@@ -24,7 +24,7 @@ def one_vector_per_input(body: Any) -> tuple[Any, bool]:
     return ({**body, "data": items}, True) if pooled else (body, False)
 
 
-def _per_token(value: Any) -> bool:
+def _per_token(value: Any) -> TypeGuard[list[list[float]]]:
     return isinstance(value, list) and bool(value) and all(
         isinstance(row, list) and row and len(row) == len(value[0]) for row in value
     )

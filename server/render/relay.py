@@ -1,4 +1,4 @@
-"""A relayed stream on the wire: the upstream's own events, with `model` in the client's terms."""
+"""A relayed stream on the wire: the backend's events as it received them, with `model` in the client's terms."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class RelayFormat:
     model: str
 
     def opening(self) -> bytes:
-        """Nothing: the upstream's first event is the stream's first frame."""
+        """Nothing: the first relayed event is the stream's first frame."""
         return b""
 
     def frames(self, event: RelayEvent) -> tuple[bytes, bool]:

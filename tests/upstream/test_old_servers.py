@@ -21,6 +21,10 @@ WHOLE = {"id": "x", "object": "chat.completion", "created": 1, "model": "old", "
     "usage": {"prompt_tokens": 11, "completion_tokens": 3, "total_tokens": 14}}
 
 
+async def answer_whole(request: web.Request) -> web.Response:
+    return web.json_response(WHOLE)
+
+
 def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
     body = {"id": "x", "object": "chat.completion.chunk", "created": 1, "model": "old",
             "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
@@ -32,13 +36,15 @@ async def serve() -> AsyncIterator[Callable[[Handler], Awaitable[str]]]:
     """Serve one chat handler (and a one-model list) on a free port; yields its /v1 base URL."""
     servers: list[TestServer] = []
 
-    async def start(chat: Handler) -> str:
+    async def start(chat: Handler, completions: Handler | None = None) -> str:
         async def models(request: web.Request) -> web.Response:
             return web.json_response({"object": "list", "data": [{"id": "old", "object": "model"}]})
 
         app = web.Application()
         app.router.add_get("/v1/models", models)
         app.router.add_post("/v1/chat/completions", chat)
+        if completions is not None:
+            app.router.add_post("/v1/completions", completions)
         server = TestServer(app, host="127.0.0.1")
         await server.start_server()
         servers.append(server)
@@ -61,6 +67,17 @@ async def test_a_server_that_ignores_stream_answers_whole(serve: Any, make_bridg
     stream = await bridge.sdk.chat.completions.create(model="upstream/old", messages=user("hi"), tools=WEATHER, stream=True)  # type: ignore[arg-type]
     calls = [tc for c in [c async for c in stream] for tc in (c.choices[0].delta.tool_calls or []) if c.choices]
     assert calls[0].id == "call_9" and "".join(tc.function.arguments or "" for tc in calls if tc.function) == '{"city": "Rome"}'
+
+
+async def test_a_relayed_stream_from_a_server_that_ignores_stream(serve: Any, make_bridge: MakeBridge) -> None:
+    async def completions(request: web.Request) -> web.Response:
+        return web.json_response({"id": "c", "object": "text_completion", "created": 1, "model": "old",
+                                  "choices": [{"index": 0, "text": "def f(): pass", "logprobs": None, "finish_reason": "stop"}]})
+
+    bridge = await make_bridge(BACKEND_URL=await serve(answer_whole, completions))
+    stream = await bridge.sdk.completions.create(model="upstream/old", prompt="def", stream=True)
+    chunks = [c async for c in stream]
+    assert [(c.model, c.choices[0].text) for c in chunks] == [("upstream/old", "def f(): pass")]
 
 
 async def test_a_stream_without_done_is_fine_once_the_answer_finished(serve: Any, make_bridge: MakeBridge) -> None:
