@@ -90,8 +90,9 @@ class UpstreamBackend:
                 if step is None:
                     raise
                 shape, fallback = step
-                log.warning("upstream_fallback", backend=self.name, model=request.model, fallback=fallback,
-                            status=exc.status, upstream_message=exc.message[:300])
+                log.warning("upstream_fallback", backend=self.name, model=request.model, fallback=fallback, status=exc.status)
+                # The server's words may quote the conversation (pydantic echoes the message): debug only.
+                log.debug("upstream_refusal", backend=self.name, upstream_message=exc.message[:500])
                 continue
             if shape != start:
                 self._memory.remember(request.model, shape)

@@ -21,7 +21,7 @@ from executors.upstream.errors import (
 from executors.upstream.sse import SseDecoder, SseTooLarge
 
 CONNECT_TIMEOUT_S = 10.0  # a host that drops packets; a refused connection fails at once
-LOOKUP_TIMEOUT_S = 10.0  # GET /models for discovery and /health
+LOOKUP_TIMEOUT_S = 5.0  # GET /models for discovery and /health (the catalog waits for it)
 
 
 class UpstreamClient:
