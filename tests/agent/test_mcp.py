@@ -70,7 +70,7 @@ async def test_a_server_that_cannot_start_is_logged_and_left_out() -> None:
     with capture_logs() as logs:
         try:
             await servers.start()
-            assert sorted(by_name(servers))[0] == "test__add"
+            assert "test__add" in by_name(servers)
         finally:
             await servers.aclose()
     failed = [entry["server"] for entry in logs if entry["event"] == "mcp_server_failed"]
