@@ -13,6 +13,7 @@ from typing import Any
 
 from server.agent.events import AgentDone, AgentEvent, AnswerText, StepDone, ToolCalled
 from server.protocol.errors import ErrorInfo
+from server.render.chat import KEEPALIVE_COMMENT
 
 
 def agent_reply(done: AgentDone, model: str) -> dict[str, Any]:
@@ -58,6 +59,10 @@ class AgentFormat:
     def failure(self, info: ErrorInfo) -> bytes:
         """An `error` event with the OpenAI error object."""
         return named_event("error", info.body())
+
+    def keepalive(self) -> bytes:
+        """An SSE comment while a tool or the model is busy: every SSE parser skips it."""
+        return KEEPALIVE_COMMENT
 
 
 def _arguments(text: str) -> Any:

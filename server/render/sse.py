@@ -23,7 +23,6 @@ from server.serve import SHUTDOWN_CANCEL
 
 log = structlog.get_logger(__name__)
 KEEPALIVE_S = 15.0
-KEEPALIVE_FRAME = b": keep-alive\n\n"
 E = TypeVar("E")
 E_contra = TypeVar("E_contra", contravariant=True)
 
@@ -39,6 +38,9 @@ class SseFormat(Protocol[E_contra]):
 
     def failure(self, info: ErrorInfo) -> bytes:
         """The frames that end a stream that failed after it began."""
+
+    def keepalive(self) -> bytes:
+        """What to send while the backend is silent (an SSE comment, or an event some clients need)."""
 
 
 class _Pull(Generic[E]):
@@ -150,7 +152,7 @@ async def _pump(
         if event is None:
             if loop.time() >= deadline_at:
                 raise TimeoutError
-            await response.write(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
+            await response.write(fmt.keepalive())  # also how a silent backend notices a gone client
         else:
             data, last = fmt.frames(event)
             if data:
