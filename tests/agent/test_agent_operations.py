@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -134,9 +135,12 @@ async def test_the_request_timeout_bounds_the_whole_loop(
 ) -> None:
     client = await make_client(config={**agent_config, "AGENT_HTTP_TIMEOUT": "30000", "REQUEST_TIMEOUT": "6000"})
     script = [call(MODEL, "http_request", {"url": site.url("/slow?s=30")}), "never"]
-    plain = await client.post("/api/chat", json={"message": scripted(tmp_path, "Wait.", script), "model": MODEL})
+    message = scripted(tmp_path, "Wait.", script)
+    plain, streamed = await asyncio.gather(  # side by side: each waits out the whole timeout
+        client.post("/api/chat", json={"message": message, "model": MODEL}),
+        client.post("/api/chat", json={"message": message, "model": MODEL, "stream": True}),
+    )
     assert plain.status == 504 and (await plain.json())["error"]["code"] == "timeout"
-    streamed = await client.post("/api/chat", json={"message": scripted(tmp_path, "Wait.", script), "model": MODEL, "stream": True})
     assert streamed.status == 200
     events = await named_events(streamed)
     assert [name for name, _ in events] == ["call", "error"]

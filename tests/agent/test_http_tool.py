@@ -16,6 +16,7 @@ from server.agent.guard import HttpGuard
 from server.agent.hostrules import parse_host_rule
 from server.agent.http_tool import HttpRequest
 from server.agent.settings import HttpToolSettings
+from server.agent.toolset import bridge_secrets
 from server.agent.tooltypes import ToolFailed, ToolRefused
 from tests.agent.sites import Site, start_site
 
@@ -166,3 +167,18 @@ async def test_unreachable_and_malformed_urls_are_failures(site: Site, canary: S
         await http.run({"url": url})
     with pytest.raises(ToolFailed, match="not a valid URL"):
         await http.run({"url": "http://[::1"})
+
+
+def test_the_bridges_credentials_are_its_keys_and_the_credential_variables_of_its_environment() -> None:
+    env = {
+        "ANTHROPIC_API_KEY": "sk-ant-0123456789",
+        "COPILOT_GITHUB_TOKEN": "gho_abcdefghij",
+        "UPSTREAM_API_KEYS": "key-one-123456, key-two-123456",
+        "DB_PASSWORD": "hunter2hunter2",
+        "PATH": "/usr/local/bin:/usr/bin",
+        "HOME": "/home/bridge",
+        "SHORT_TOKEN": "abc",  # too short to tell apart from ordinary text
+    }
+    assert set(bridge_secrets(["sk-bridge-0123456789"], env)) == {
+        "sk-bridge-0123456789", "sk-ant-0123456789", "gho_abcdefghij", "key-one-123456", "key-two-123456", "hunter2hunter2",
+    }
