@@ -74,6 +74,8 @@ class HttpRequest:
         bad = sorted(h for h in headers if h.lower() in FORBIDDEN_HEADERS)
         if bad:
             raise ToolRefused(f"the header {bad[0]!r} cannot be set")
+        if any(c in text for text in (*headers, *headers.values()) for c in "\r\n\0"):
+            raise ToolRefused("header names and values cannot contain line breaks")
         self._check_secrets([str(url), *headers, *headers.values(), body or ""])
         try:
             async with asyncio.timeout(self._settings.timeout_s):
@@ -106,7 +108,7 @@ class HttpRequest:
                 except ValueError:
                     raise ToolFailed(f"the server redirected to an invalid URL {location!r}") from None
                 method, body = _redirected_method(method, response.status, body)
-                if following.origin() != url.origin():
+                if _origin(following) != _origin(url):
                     headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
                 url = following
         raise ToolFailed(f"more than {self._settings.max_redirects} redirects (AGENT_HTTP_MAX_REDIRECTS)")
@@ -141,6 +143,10 @@ def _redirected_method(method: str, status: int, body: str | None) -> tuple[str,
     if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
         return "GET", None
     return method, body
+
+
+def _origin(url: URL) -> tuple[str, str | None, int | None]:
+    return url.scheme, url.raw_host, url.port
 
 
 def _headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -112,6 +112,8 @@ async def test_the_bridges_own_credentials_are_never_sent(site: Site, canary: Si
 async def test_headers_that_change_where_a_request_goes_are_refused(site: Site, canary: Site, header: str) -> None:
     with pytest.raises(ToolRefused, match="cannot be set"):
         await tool(site, canary).run({"url": site.url("/status"), "headers": {header: "x"}})
+    with pytest.raises(ToolRefused, match="cannot contain line breaks"):
+        await tool(site, canary).run({"url": site.url("/status"), "headers": {"X-A": "1\r\nHost: evil"}})
     assert site.seen == []
 
 
@@ -182,3 +184,9 @@ def test_the_bridges_credentials_are_its_keys_and_the_credential_variables_of_it
     assert set(bridge_secrets(["sk-bridge-0123456789"], env)) == {
         "sk-bridge-0123456789", "sk-ant-0123456789", "gho_abcdefghij", "key-one-123456", "key-two-123456", "hunter2hunter2",
     }
+
+
+async def test_a_redirect_to_another_scheme_is_refused(site: Site, canary: Site) -> None:
+    with pytest.raises(ToolRefused, match="only http and https URLs"):
+        await tool(site, canary).run({"url": site.url("/redirect?to=file:///etc/passwd")})
+    assert len(site.seen) == 1
