@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from executors import BackendContext, CliSlots, build_backends
+from server.agent.toolset import agent_tools_ctx
 from server.api import add_routes
 from server.keys import BACKENDS, CATALOG, SETTINGS, SLOTS
 from server.middleware.auth import require_api_key
@@ -50,7 +51,9 @@ def create_app(settings: Settings, *, env: Mapping[str, str] | None = None) -> w
     app[SLOTS] = slots
     app[BACKENDS] = backends
     app[CATALOG] = ModelCatalog(backends, settings.models_cache_ttl_s)
-    app.cleanup_ctx.extend([_temp_base, _backends, inflight_ctx, rate_limiter_ctx, request_log_ctx])
+    app.cleanup_ctx.extend(
+        [_temp_base, _backends, agent_tools_ctx(child_env), inflight_ctx, rate_limiter_ctx, request_log_ctx]
+    )
     add_routes(app)
     return app
 

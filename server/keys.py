@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from executors import Backend, CliSlots
+from server.agent.toolbox import Toolbox
 from server.facts import RequestFacts
 from server.pipeline.catalog import ModelCatalog
 from server.settings import Settings
@@ -15,6 +16,7 @@ SETTINGS = web.AppKey("settings", Settings)
 BACKENDS = web.AppKey("backends", Mapping[str, Backend])
 CATALOG = web.AppKey("catalog", ModelCatalog)
 SLOTS = web.AppKey("slots", CliSlots)
+TOOLBOX = web.AppKey("toolbox", Toolbox)
 
 FACTS = web.RequestKey("facts", RequestFacts)
 RATE_HEADERS = web.RequestKey("rate_headers", dict[str, str])

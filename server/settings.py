@@ -18,6 +18,7 @@ from executors.envconfig import (
     parse_mapping,
 )
 from executors.table import SERVICE_ALIASES
+from server.agent.settings import AgentSettings
 from server.converters import DIALECTS
 
 __all__ = ["ConfigError", "Settings"]
@@ -58,6 +59,7 @@ class Settings:
     rate_limit_storage: str = "memory://"
     workers: int = 1
     shutdown_grace_s: float = 10.0
+    agent: AgentSettings = field(default_factory=AgentSettings)
 
     @property
     def request_timeout_s(self) -> float:
@@ -109,6 +111,7 @@ class Settings:
             rate_limit_storage=env.get("RATE_LIMIT_STORAGE", "").strip() or d.rate_limit_storage,
             workers=parse_int(env, "WORKERS", d.workers, minimum=1, maximum=64),
             shutdown_grace_s=parse_float(env, "SHUTDOWN_GRACE", d.shutdown_grace_s, minimum=0),
+            agent=AgentSettings.from_env(env),
         )
         settings.check_exposure()
         unknown = sorted(set(settings.tool_dialects.values()) - set(DIALECTS))

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from server.api import chat_completions, health, models
+from server.api import agent, chat_completions, health, models
 
 
 def add_routes(app: web.Application) -> None:
@@ -13,3 +13,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models/{model_id:.+}", models.get_model)
     app.router.add_get("/models", models.list_models)
     app.router.add_get("/health", health.health)
+    app.router.add_post("/api/chat", agent.chat)
+    app.router.add_post("/api/agent_chat", agent.agent_chat)
+    app.router.add_get("/api/tools", agent.tools)

@@ -54,6 +54,14 @@ class NotFound(ApiError):
     retryable = False
 
 
+class AgentDisabled(ApiError):
+    """404: the agent endpoints are off until the operator enables a tool."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "agent_disabled"
+
+
 class MethodNotAllowed(ApiError):
     """405: the route exists but not for this method."""
 
