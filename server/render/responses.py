@@ -42,7 +42,7 @@ def failure_code(info: ErrorInfo) -> str:
     Codex retries a failed response up to five times unless the code says retrying is useless,
     so a request error is `invalid_prompt` (no retry) and busy or rate-limited is a retry.
     """
-    if info.status in (429, 503):
+    if info.status == 429 or info.code == "server_busy":
         return "rate_limit_exceeded"
     if 400 <= info.status < 500:
         return "invalid_prompt"
