@@ -10,6 +10,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import MakeClient, cli_records, scenario
+from tests.server.dialect_replies import REPLIES
 from tests.server.responses_helpers import WEATHER, kinds, output_text, read_events
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
@@ -50,14 +51,10 @@ async def test_stream_text_event_by_event(client: TestClient, model: str) -> Non
     assert await stored.json() == final
 
 
-@pytest.mark.parametrize(("model", "dialect_reply"), [
-    ("copilot/gpt-5.4", 'Let me check.\n<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris", "days": 3}}\n</tool_call>'),
-    ("claude/sonnet", 'Let me check.\n<function_calls>\n<invoke name="get_weather">\n<parameter name="city">Paris</parameter>\n'
-                      '<parameter name="days">3</parameter>\n</invoke>\n</function_calls>'),
-])
-async def test_stream_tool_call_event_by_event(client: TestClient, tmp_path: Path, model: str, dialect_reply: str) -> None:
+@pytest.mark.parametrize(("model", "dialect"), [("copilot/gpt-5.4", "hermes"), ("claude/sonnet", "claude_xml")])
+async def test_stream_tool_call_event_by_event(client: TestClient, tmp_path: Path, model: str, dialect: str) -> None:
     reply = tmp_path / "reply.txt"
-    reply.write_text(dialect_reply, encoding="utf-8")
+    reply.write_text(REPLIES[dialect], encoding="utf-8")
     body = ask(f"Weather in Paris? [[fake:reply_file={reply}]] [[fake:chunks=9]]", model, stream=True, tools=[WEATHER])
     events = await read_events(await client.post("/v1/responses", json=body))
     types = kinds(events)

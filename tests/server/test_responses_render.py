@@ -10,7 +10,7 @@ from server.converters import CallArgs, CallEnd, CallStart, TextOut
 from server.pipeline.events import Completed, OutputEvent, ReasoningOut, Usage
 from server.protocol.errors import ErrorInfo
 from server.protocol.responses_tools import ToolNames
-from server.render.responses import ResponseShell, ResponsesFormat, fold_response, response_events
+from server.render.responses import ResponsesFormat, ResponseShell, fold_response, response_events
 from server.render.responses_output import OutputItems
 
 USAGE = Usage(10, 4, cached_tokens=2)
