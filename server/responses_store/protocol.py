@@ -39,7 +39,7 @@ class StoredResponse:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> StoredResponse:
         """The record `as_json` wrote."""
-        return cls(data["id"], data["owner"], data["response"], data["input_items"], data["context"])
+        return cls(data["id"], data["owner"], data["response"], tuple(data["input_items"]), tuple(data["context"]))
 
 
 class StoreUnreachable(Exception):
