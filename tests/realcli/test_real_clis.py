@@ -12,6 +12,7 @@ from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from tests.conftest import MakeClient
+from tests.openapi.hooks import checked_httpx_client, checked_session
 from tests.realcli.conftest import real_cli
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
 
@@ -26,7 +27,9 @@ async def real_sdk(make_client: MakeClient, real_env: dict[str, str]) -> Any:
         config={"COPILOT_CLI_PATH": real_cli("copilot"), "CLAUDE_CLI_PATH": real_cli("claude")},
         request_timeout_ms=90_000,
     )
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="k", max_retries=0) as sdk:
+    async with AsyncOpenAI(
+        base_url=str(client.make_url("/v1")), api_key="k", max_retries=0, http_client=checked_httpx_client()
+    ) as sdk:
         yield sdk
 
 
@@ -139,7 +142,7 @@ async def test_real_cli_tree_is_gone_after_a_disconnect(
     marker = real_env["COPILOT_PROVIDER_API_KEY"] if model.startswith("copilot") else real_env["ANTHROPIC_API_KEY"]
     body = {"model": model, "stream": True,
             "messages": [{"role": "user", "content": "[[fake:reply=one two three four five six]] [[fake:chunks=6]] [[fake:delay=1]]"}]}
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body)
         await resp.content.readuntil(b'"content":"one')
         assert processes_with(marker), "the real CLI should be running mid-stream"
