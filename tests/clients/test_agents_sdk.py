@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 
 from tests.conftest import cli_records
+from tests.openapi.hooks import checked_httpx_client
 
 CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
 CLAUDE_CALL = '<function_calls><invoke name="get_weather"><parameter name="city">Paris</parameter></invoke></function_calls>'
@@ -22,7 +23,8 @@ CLAUDE_CALL = '<function_calls><invoke name="get_weather"><parameter name="city"
 async def run_config(client: TestClient) -> AsyncIterator[Any]:
     """The SDK's default model provider (Responses API) on an openai client pointed at the bridge; no tracing."""
     agents.set_tracing_disabled(True)  # or it would export traces to OpenAI
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="sk-agents", max_retries=0) as openai_client:
+    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="sk-agents", max_retries=0,
+                           http_client=checked_httpx_client()) as openai_client:  # what it reads is schema-checked
         provider = agents.models.openai_provider.OpenAIProvider(openai_client=openai_client)
         yield agents.RunConfig(model_provider=provider, tracing_disabled=True)
 

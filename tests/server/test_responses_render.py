@@ -6,12 +6,17 @@ import json
 from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
+from executors import BackendRequest, Message, ReasoningDelta, ToolCallDelta, UsageReport
 from server.converters import CallArgs, CallEnd, CallStart, TextOut
+from server.facts import RequestFacts
 from server.pipeline.events import Completed, OutputEvent, ReasoningOut, Usage
+from server.pipeline.run import run_backend
 from server.protocol.errors import ErrorInfo
 from server.protocol.responses_tools import ToolNames
 from server.render.responses import ResponsesFormat, ResponseShell, fold_response, response_events
 from server.render.responses_output import OutputItems
+from tests.openapi.validator import check_http, describe
+from tests.server.scripted_backend import ScriptedBackend
 
 USAGE = Usage(10, 4, cached_tokens=2)
 
@@ -31,7 +36,14 @@ async def render(events: Sequence[OutputEvent], names: ToolNames | None = None) 
         raw += data
         if last:
             break
+    assert_schema_valid(raw)
     return parse_sse(raw)
+
+
+def assert_schema_valid(raw: bytes) -> None:
+    """Every event is valid as the OpenAPI schema its type names (and the stream ends terminally)."""
+    problems = check_http("POST", "/v1/responses", 200, "text/event-stream", raw)
+    assert not problems, describe(problems)
 
 
 def parse_sse(raw: bytes) -> list[dict[str, Any]]:
@@ -144,6 +156,7 @@ async def test_failure_after_start_is_error_then_failed_with_finished_items() ->
         raw += fmt.frames(out)[0]
     raw += fmt.keepalive()
     raw += fmt.failure(ErrorInfo(502, "copilot exited with code 1", "server_error", "copilot_exit"))
+    assert_schema_valid(raw)
     events = parse_sse(raw)
     assert [e["sequence_number"] for e in events] == list(range(len(events)))
     assert types(events)[-3:] == ["in_progress", "error", "failed"]
@@ -174,3 +187,29 @@ async def test_fold_is_the_terminal_response() -> None:
     assert body["output"] == items.done_items and body["status"] == "completed"
     assert (body["instructions"], body["metadata"], body["temperature"], body["top_p"]) == ("be brief", {"k": "v"}, 0.2, 1.0)
     assert isinstance(body["completed_at"], int) and body["error"] is None
+
+
+async def test_native_calls_from_a_backend_may_interleave() -> None:
+    # Upstream servers stream native tool calls by index, possibly interleaved; each is its own item.
+    backend = ScriptedBackend([
+        ReasoningDelta("plan"), ToolCallDelta(0, id="call_x", name="get_weather"), ToolCallDelta(1, id="call_y", name="get_weather"),
+        ToolCallDelta(0, '{"city":"Paris"}'), ToolCallDelta(1, '{"city":"Oslo"}'), UsageReport(7, 3),
+    ])
+    request = BackendRequest("m", (Message("user", "hi"),), tools=({"type": "function", "function": {"name": "get_weather"}},))
+    shell = ResponseShell("resp_native", "m")
+    fmt = ResponsesFormat(shell)
+    raw = fmt.opening()
+    async for event in response_events(run_backend(backend, request, RequestFacts("r", "POST", "/")), OutputItems(ToolNames()), shell):
+        raw += fmt.frames(event)[0]
+    assert_schema_valid(raw)
+    events = parse_sse(raw)
+    assert types(events)[2:] == [
+        "output_item.added", "content_part.added", "reasoning_text.delta", "reasoning_text.done", "content_part.done",
+        "output_item.done", "output_item.added", "output_item.added", "function_call_arguments.delta",
+        "function_call_arguments.delta", "function_call_arguments.done", "output_item.done",
+        "function_call_arguments.done", "output_item.done", "completed",
+    ]
+    _, paris, oslo = events[-1]["response"]["output"]
+    assert (paris["call_id"], paris["arguments"], oslo["call_id"], oslo["arguments"]) == (
+        "call_x", '{"city":"Paris"}', "call_y", '{"city":"Oslo"}')
+    assert events[-1]["response"]["usage"]["input_tokens"] == 7 and backend.closed == 1
