@@ -68,7 +68,7 @@ bench: venv-test
 	$(PY) bench/converter_bench.py
 
 lint: venv-test
-	$(PY) -m pip install -q ruff mypy
+	$(PY) -m pip install -q ruff mypy types-jsonschema
 	$(PY) -m ruff check server executors tempdirs chat_client
 	$(PY) -m mypy
 

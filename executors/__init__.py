@@ -3,6 +3,7 @@
 from executors.errors import (
     BackendBusy,
     BackendError,
+    CliAuthFailed,
     CliError,
     CliFailed,
     CliModelRejected,
@@ -40,6 +41,7 @@ __all__ = [
     "BackendHealth",
     "BackendRequest",
     "Capabilities",
+    "CliAuthFailed",
     "CliError",
     "CliFailed",
     "CliModelRejected",

@@ -40,6 +40,12 @@ class CliFailed(BackendError):
     """The backend ran and reported an error (auth, API error, non-zero exit)."""
 
 
+class CliAuthFailed(CliFailed):
+    """The backend has no valid credentials (not logged in, key rejected): an operator must act."""
+
+    retryable = False
+
+
 class CliModelRejected(CliFailed):
     """The backend or its API said the model does not exist or is not available."""
 

@@ -9,9 +9,10 @@ request said `store: false`; it belongs to the API key that created it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
-from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -20,10 +21,10 @@ from aiohttp import web
 
 from server.api.body import header_safe, read_json
 from server.keys import BACKENDS, CATALOG, FACTS, RESPONSE_STORE, SETTINGS
+from server.pipeline.answer import answer
+from server.pipeline.events import OutputEvent
 from server.pipeline.prepare import backend_request, resolve_target
-from server.pipeline.run import run_backend
-from server.protocol.errors import InvalidRequest, NotFound
-from server.protocol.params import plan_params
+from server.protocol.errors import ApiError, InvalidRequest, NotFound
 from server.protocol.responses_items import items_to_messages
 from server.protocol.responses_request import (
     RESPONSES_NAMES,
@@ -61,23 +62,22 @@ async def create_response(request: web.Request) -> web.StreamResponse:
         log.info("responses_items_skipped", types=dict(skipped))
     facts.stream, facts.messages = req.stream, len(messages)
     structlog.contextvars.bind_contextvars(model=target.model.id)
+    job = backend_request(
+        target, settings, messages,
+        tools=req.allowed_tools, tool_choice=req.tool_choice, parallel_tool_calls=req.parallel_tool_calls,
+    )
+    with in_responses_names():
+        planned = answer(target, job, req.params, facts, settings)
     headers = {"X-Bridge-Backend": target.model.backend}
-    plan = plan_params(req.params, target.backend.capabilities)
-    ignored = [RESPONSES_NAMES.get(name, name) for name in plan.ignored] + list(req.ignored)
+    ignored = [RESPONSES_NAMES.get(name, name) for name in planned.ignored] + list(req.ignored)
     if ignored:
         headers["X-Bridge-Ignored-Params"] = ", ".join(sorted(ignored))
     if req.tools.skipped:
         log.info("responses_tools_skipped", types=list(req.tools.skipped))
         headers["X-Bridge-Ignored-Tools"] = ", ".join(req.tools.skipped)
-    job = backend_request(
-        target, settings, messages,
-        tools=req.allowed_tools, tool_choice=req.tool_choice, parallel_tool_calls=req.parallel_tool_calls,
-        params=plan.passed,
-    )
     shell = _shell(req, target.model.id)
     items = OutputItems(req.tools.names)
-    run = run_backend(target.backend, job, facts, convert_tool_calls=settings.enable_tool_call_conversion)
-    events = response_events(run, items, shell)
+    events = response_events(_renamed_errors(planned.events), items, shell)
     if req.store:
         events = _storing(events, store, lambda body: StoredResponse(shell.id, facts.api_key_id, body, req.input_items, context))
     async with aclosing(events):
@@ -89,6 +89,24 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     if items.problems:
         headers["X-Bridge-Tool-Call-Warnings"] = header_safe("; ".join(items.problems))
     return web.json_response(fold_response(collected), headers=headers, dumps=_DUMPS)
+
+
+@contextlib.contextmanager
+def in_responses_names() -> Iterator[None]:
+    """Errors about a parameter name it as the client wrote it (`text.format`, not `response_format`)."""
+    try:
+        yield
+    except ApiError as exc:
+        exc.param = RESPONSES_NAMES.get(exc.param or "", exc.param)
+        raise
+
+
+async def _renamed_errors(events: AsyncGenerator[OutputEvent, None]) -> AsyncGenerator[OutputEvent, None]:
+    """The answer's events; an error it raises (a 502 after the repair turn) names the Responses parameter."""
+    async with aclosing(events):
+        with in_responses_names():
+            async for event in events:
+                yield event
 
 
 def _shell(req: ResponsesRequest, model: str) -> ResponseShell:

@@ -10,7 +10,16 @@ from typing import Any
 
 import pytest
 
-from executors import Backend, CliFailed, CliModelRejected, CliNotFound, RunInfo, TextDelta, UsageReport
+from executors import (
+    Backend,
+    CliAuthFailed,
+    CliFailed,
+    CliModelRejected,
+    CliNotFound,
+    RunInfo,
+    TextDelta,
+    UsageReport,
+)
 from tests.conftest import cli_records, scenario
 from tests.executors.backend_helpers import collect, make_backend, pid_alive, request_for
 
@@ -138,9 +147,9 @@ async def test_crash_mid_stream_raises_after_the_text_so_far(kind: str, backend:
 
 
 async def test_auth_error_carries_the_cli_message(kind: str, backend: Backend) -> None:
-    with pytest.raises(CliFailed) as info:
+    with pytest.raises(CliAuthFailed) as info:
         await collect(backend, request_for(kind, scenario("auth")))
-    assert not isinstance(info.value, CliModelRejected)
+    assert not info.value.retryable  # sending it again cannot log the CLI in
     if kind == "copilot":
         assert "No authentication information found" in info.value.message
         assert "COPILOT_GITHUB_TOKEN" in info.value.message
@@ -159,6 +168,7 @@ async def test_model_rejected_by_the_cli(kind: str, backend: Backend) -> None:
 async def test_non_zero_exit_uses_stderr(kind: str, backend: Backend) -> None:
     with pytest.raises(CliFailed) as info:
         await collect(backend, request_for(kind, scenario("exit")))
+    assert not isinstance(info.value, CliAuthFailed) and info.value.retryable
     assert "fatal: something went wrong" in info.value.message
     assert info.value.exit_code == 2
 
