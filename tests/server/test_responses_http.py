@@ -10,8 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import MakeClient, cli_records, scenario
+from tests.executors.test_contract import pid_alive
+from tests.openapi.hooks import checked_session
 from tests.server.dialect_replies import REPLIES
 from tests.server.responses_helpers import WEATHER, kinds, output_text, read_events
+from tests.server.test_lifecycle import wait_for
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 
@@ -209,3 +212,29 @@ async def test_a_stored_response_belongs_to_the_key_that_made_it(make_client: Ma
     assert (await client.post("/v1/responses", json=ask("go on", previous_response_id=rid), headers=a)).status == 200
     assert (await client.get(f"/v1/responses/{rid}", headers=a)).status == 200
     assert (await client.delete(f"/v1/responses/{rid}", headers=a)).status == 200
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_disconnect_mid_stream_kills_the_cli_and_stores_nothing(
+    make_client: MakeClient, record_dir: Path, settings: Any, model: str
+) -> None:
+    client = await make_client()
+    async with checked_session() as session:
+        resp = await session.post(client.make_url("/v1/responses"), json=ask(scenario("hang_hard"), model, stream=True))
+        head = (await resp.content.readuntil(b'"delta":"Hello"')).decode()
+        assert await wait_for(lambda: any(r.get("child_pid") for r in cli_records(record_dir)))
+        (record,) = cli_records(record_dir)
+        assert pid_alive(record["pid"]) and pid_alive(record["child_pid"])
+        resp.close()  # the client goes away mid-answer
+    assert await wait_for(lambda: not pid_alive(record["pid"]) and not pid_alive(record["child_pid"]), 2.0)
+    assert await wait_for(lambda: list(Path(settings.temp_dir_base).iterdir()) == [], 2.0)
+    response_id = json.loads(head.split("data: ", 1)[1].split("\n", 1)[0])["response"]["id"]
+    assert (await client.get(f"/v1/responses/{response_id}")).status == 404
+
+
+async def test_timeout_non_stream_is_504(make_client: MakeClient, record_dir: Path) -> None:
+    client = await make_client(request_timeout_ms=800)
+    resp = await client.post("/v1/responses", json=ask(scenario("hang")))
+    assert resp.status == 504 and (await resp.json())["error"]["code"] == "timeout"
+    (record,) = cli_records(record_dir)
+    assert await wait_for(lambda: not pid_alive(record["pid"]) and not pid_alive(record["child_pid"]), 2.0)
