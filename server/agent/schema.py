@@ -15,9 +15,10 @@ class ArgumentSchema:
     """A tool's argument schema, checked once; `problems(arguments)` lists what is wrong with a call."""
 
     def __init__(self, schema: Mapping[str, Any]) -> None:
-        cls = validators.validator_for(schema)
-        cls.check_schema(schema)  # SchemaError for a schema no call could satisfy reliably
-        self._validator = cls(schema)
+        plain = dict(schema)
+        cls = validators.validator_for(plain)
+        cls.check_schema(plain)  # SchemaError for a schema no call could satisfy reliably
+        self._validator = cls(plain)
 
     def problems(self, arguments: Any) -> list[str]:
         """Readable problems (at most a few), empty when the arguments are valid."""
