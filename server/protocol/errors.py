@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from executors import BackendBusy, BackendError, CliModelRejected
+from server.responses_store import StoreUnreachable
 
 
 class ApiError(Exception):
@@ -62,6 +63,14 @@ class NotFound(ApiError):
     type = "invalid_request_error"
     code = "not_found"
     retryable = False
+
+
+class AgentDisabled(ApiError):
+    """404: the agent endpoints are off until the operator enables a tool."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "agent_disabled"
 
 
 class MethodNotAllowed(ApiError):
@@ -141,6 +150,8 @@ def error_info(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, ApiError):
         retry = {} if exc.retryable else NO_RETRY
         return ErrorInfo(exc.status, exc.message, exc.type, exc.code, exc.param, {**retry, **exc.headers})
+    if isinstance(exc, StoreUnreachable):
+        return ErrorInfo(503, "the response store is unreachable; retry later", "server_error", "store_unavailable")
     if isinstance(exc, BackendBusy):
         return ErrorInfo(503, exc.message, "server_error", "server_busy", headers={"Retry-After": "1"})
     if isinstance(exc, CliModelRejected):

@@ -3,8 +3,7 @@
 Any editable install of a checkout, into any venv, leaves `copilot_bridge.egg-info` in the
 checkout. start.sh used to ask the venv's Python for the package's metadata from the checkout's
 directory, where that egg-info answered; it skipped the install and the server died with
-`No module named 'dotenv'`. These tests run pip with the machine's own package sources and cache
-(the same ones `make test` installed .venv from).
+`No module named 'dotenv'`. These tests run pip offline, from the wheels `make wheelhouse` made.
 """
 
 from __future__ import annotations
@@ -36,17 +35,19 @@ def copy_checkout(dest: Path) -> None:
             shutil.copy2(source, dest / name)
 
 
+def wheelhouse() -> Path:
+    """Wheels of the project's dependencies, made by `make wheelhouse` (part of `make test`)."""
+    cache = os.environ.get("COPILOT_BRIDGE_CACHE") or str(
+        Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "copilot-bridge"
+    )
+    return Path(cache) / "wheelhouse"
+
+
 def pip_settings() -> dict[str, str]:
-    """pip's configuration file and cache, which the tests' private HOME would hide."""
-    settings = {"PIP_DISABLE_PIP_VERSION_CHECK": "1"}
-    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
-    for config in (config_home / "pip" / "pip.conf", Path.home() / ".pip" / "pip.conf"):
-        if config.is_file() and "PIP_CONFIG_FILE" not in os.environ:
-            settings["PIP_CONFIG_FILE"] = str(config)
-            break
-    cache_home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    settings["PIP_CACHE_DIR"] = os.environ.get("PIP_CACHE_DIR") or str(cache_home / "pip")
-    return settings
+    """pip offline: only the local wheelhouse, never an index (tests reach loopback only)."""
+    wheels = wheelhouse()
+    assert any(wheels.glob("aiohttp-*.whl")), f"no wheels in {wheels}: run `make wheelhouse` (part of `make test`)"
+    return {"PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels)}
 
 
 @pytest.mark.slow
