@@ -73,6 +73,7 @@ bench: venv-test
 	$(PY) bench/bridge_bench.py
 	$(PY) bench/loop_lag_bench.py
 	$(PY) bench/converter_bench.py
+	$(PY) bench/upstream_bench.py
 
 lint: venv-test
 	$(PY) -m pip install -q ruff mypy types-jsonschema

@@ -26,6 +26,7 @@ from executors.protocol import (
     BackendHealth,
     Capabilities,
     ModelEntry,
+    RawForwarding,
 )
 from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
 from executors.slots import CliSlots
@@ -51,6 +52,7 @@ __all__ = [
     "Finished",
     "Message",
     "ModelEntry",
+    "RawForwarding",
     "ReasoningDelta",
     "RunInfo",
     "TextDelta",

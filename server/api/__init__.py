@@ -2,13 +2,15 @@
 
 from aiohttp import web
 
-from server.api import agent, chat_completions, health, models, responses
+from server.api import agent, chat_completions, health, models, relay, responses
 
 
 def add_routes(app: web.Application) -> None:
     """Register every route of the API."""
     for prefix in ("/v1", ""):
         app.router.add_post(f"{prefix}/chat/completions", chat_completions.chat_completions)
+        app.router.add_post(f"{prefix}/completions", relay.completions)
+        app.router.add_post(f"{prefix}/embeddings", relay.embeddings)
         app.router.add_post(f"{prefix}/responses", responses.create_response)
         app.router.add_get(f"{prefix}/responses/{{response_id}}", responses.get_response)
         app.router.add_delete(f"{prefix}/responses/{{response_id}}", responses.delete_response)

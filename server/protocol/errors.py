@@ -46,6 +46,16 @@ class ModelNotFound(ApiError):
     retryable = False
 
 
+class UnsupportedEndpoint(ApiError):
+    """404: the model's backend cannot answer this endpoint (OpenAI's status for a chat-only
+    model on /v1/completions)."""
+
+    status = 404
+    type = "invalid_request_error"
+    code = "unsupported_endpoint"
+    retryable = False
+
+
 class NotFound(ApiError):
     """404: no such route."""
 
@@ -149,7 +159,8 @@ def error_info(exc: BaseException) -> ErrorInfo:
     if isinstance(exc, BackendError):
         kind = "invalid_request_error" if 400 <= exc.status < 500 else "server_error"
         retry = {} if exc.retryable else NO_RETRY
-        return ErrorInfo(exc.status, exc.message, kind, f"{exc.backend}_{exc.code_suffix}", headers=dict(retry))
+        code = exc.error_code or f"{exc.backend}_{exc.code_suffix}"
+        return ErrorInfo(exc.status, exc.message, kind, code, exc.error_param, dict(retry))
     if isinstance(exc, TimeoutError):
         return ErrorInfo(504, "the request timed out (REQUEST_TIMEOUT)", "timeout_error", "timeout")
     return ErrorInfo(500, "internal server error", "server_error", "internal_error")

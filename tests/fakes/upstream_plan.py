@@ -142,7 +142,7 @@ def plan_for(config: UpstreamConfig, kind: Literal["chat", "text"], model: str, 
     as_object = config.tool_args_as_object or directives.get("args_object") == "1"
     reply = Reply(model=model, reasoning=split_chunks(reasoning, chunk_count),
                   content=split_chunks(content, chunk_count), tool_calls=native, usage=usage,
-                  args_as_object=as_object, id=reply_id)
+                  args_as_object=as_object, id=reply_id, finish=directives.get("finish"))
     failure = directives.get("fail")
     if failure not in (None, "malformed", "drop", "hang", "stall"):
         raise ValueError(f"unknown fail mode {failure!r}")
