@@ -31,8 +31,8 @@ def final(answer: str) -> str:
     return f"Thought: I can answer now.\nFinal Answer: {answer}"
 
 
-def scripted(tmp_path: Path, message: str, replies: list[str], chunks: int = 7) -> str:
-    """The user message with the directives that make the fake CLI answer turn by turn."""
+def scripted(tmp_path: Path, message: str, replies: list[Any], chunks: int = 7) -> str:
+    """The user message with the directives that make the fake CLI (or the fake upstream) answer turn by turn."""
     path = tmp_path / f"script-{len(list(tmp_path.glob('script-*.json')))}.json"
     path.write_text(json.dumps(replies), encoding="utf-8")
     return f"{message} [[fake:replies_file={path}]] [[fake:chunks={chunks}]]"
@@ -42,7 +42,23 @@ def turns(endpoint: str, model: str, calls: list[tuple[str, Any]], answer: str, 
     """The model's turns for one endpoint: each call in its protocol (tool markup, or an action), then the answer."""
     if endpoint == "/api/chat":
         return [call(model, name, args, before if i == 0 else "") for i, (name, args) in enumerate(calls)] + [answer]
+    return react_turns(calls, answer)
+
+
+def react_turns(calls: list[tuple[str, Any]], answer: str) -> list[str]:
+    """Reason-then-act turns: one action per call, then the final answer."""
     return [action(name, args, f"I should use {name}.") for name, args in calls] + [final(answer)]
+
+
+def upstream_turns(endpoint: str, calls: list[tuple[str, Any]], answer: str, before: str = "") -> list[Any]:
+    """The fake upstream's script for one endpoint: tool-call items (native, or markup by the server's
+    tool_style) with `before` beside the first, then the answer; or reason-then-act turns."""
+    if endpoint == "/api/chat":
+        items: list[Any] = [{"tool_call": name, "arguments": args} for name, args in calls]
+        if before and items:
+            items[0]["content"] = before
+        return [*items, answer]
+    return react_turns(calls, answer)
 
 
 async def named_events(response: Any) -> list[tuple[str, Any]]:

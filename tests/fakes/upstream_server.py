@@ -5,7 +5,8 @@
 quirks to switch on (see `UpstreamConfig`). Per request, `[[fake:key=value]]` directives in the
 messages (or the completion prompt, or the embedding input) script the answer: the model server's
 `reply`, `reply_file`, `chunks`, `delay`, `status`, plus `reasoning`, `tool_call`, `tool_style`,
-`args_object`, `finish`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table).
+`args_object`, `finish`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table),
+and `replies_file` for a conversation of several turns (`upstream_script`).
 Every request is recorded: `GET /_fake/requests`, `DELETE` clears.
 
 Run alone: `python -m tests.fakes.upstream_server --personality ollama --port 11434`; in tests:
@@ -159,7 +160,8 @@ async def chat_route(request: web.Request) -> web.StreamResponse:
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         contents = strings_in([m.get("content") for m in messages])
         prompt_tokens = count_tokens("x" * sum(len(t) for t in contents))
-        plan = plan_for(config, "chat", model, texts, prompt_tokens)
+        turns = sum(1 for m in messages if m.get("role") == "assistant")
+        plan = plan_for(config, "chat", model, texts, prompt_tokens, turns)
         check_chat(config, body)
         check_limit(config, body, prompt_tokens)
     except Refused as refused:
