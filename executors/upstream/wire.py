@@ -143,5 +143,9 @@ def _as_text(message: Message, protocol: ToolProtocol | None, names: Mapping[str
 
 def _render_call(name: str, arguments: str, protocol: ToolProtocol | None) -> str:
     if protocol is None:
-        return json.dumps({"name": name, "arguments": json.loads(arguments)}, ensure_ascii=False)
+        try:
+            decoded: object = json.loads(arguments)
+        except ValueError:  # a model's malformed arguments are shown as it wrote them
+            decoded = arguments
+        return json.dumps({"name": name, "arguments": decoded}, ensure_ascii=False)
     return protocol.render_call(name, arguments)

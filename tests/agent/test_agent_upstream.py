@@ -247,3 +247,22 @@ async def test_refused_hosts_are_observations_and_never_contacted(
     last = (await agent.turns())[-1]
     seen = answered_calls(last)[0][1]["content"] if endpoint == "/api/chat" else last["messages"][-1]["content"]
     assert "127.0.0.2" in seen and "loopback" in seen
+
+
+async def test_broken_call_arguments_in_history_reach_a_server_that_refuses_tool_history(
+    make_client: MakeClient, agent_config: dict[str, str], tmp_path: Path
+) -> None:
+    # The model's own malformed arguments stay in the history (so it sees its mistake); when the
+    # server refuses tool history, that call is written as text in the model's markup.
+    async with running_upstream_server("vllm", reject_tool_history=True) as base_url, aiohttp.ClientSession() as http:
+        client = await make_client(config={**agent_config, "SERVICE": "upstream", "BACKEND_URL": base_url})
+        upstream = Upstream(base_url, "vllm", http)
+        script = [{"tool_call": "time_now", "arguments": '{"timezone": "Asia/Seoul"'}, "done"]
+        response = await client.post("/api/chat", json={"model": upstream.model, "message": scripted(tmp_path, "Time?", script)})
+        assert response.status == 200, await response.text()
+        body = await response.json()
+        assert body["answer"] == "done" and [s["status"] for s in body["steps"]] == ["invalid_arguments"]
+        last = (await upstream.requests())[-1]["body"]["messages"]
+        written = [str(m.get("content")) for m in last if m["role"] == "assistant"]
+        assert any("<tool_call>" in w and "time_now" in w and "Asia/Seoul" in w for w in written), written
+        assert all(m["role"] != "tool" for m in last)
