@@ -3,6 +3,7 @@
 from executors.errors import (
     BackendBusy,
     BackendError,
+    CliAuthFailed,
     CliError,
     CliFailed,
     CliModelRejected,
@@ -25,6 +26,7 @@ from executors.protocol import (
     BackendHealth,
     Capabilities,
     ModelEntry,
+    RawForwarding,
 )
 from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
 from executors.slots import CliSlots
@@ -40,6 +42,7 @@ __all__ = [
     "BackendHealth",
     "BackendRequest",
     "Capabilities",
+    "CliAuthFailed",
     "CliError",
     "CliFailed",
     "CliModelRejected",
@@ -49,6 +52,7 @@ __all__ = [
     "Finished",
     "Message",
     "ModelEntry",
+    "RawForwarding",
     "ReasoningDelta",
     "RunInfo",
     "TextDelta",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from executors.events import BackendEvent
 from executors.request import BackendRequest
@@ -90,6 +90,22 @@ class Backend(Protocol):
 
     async def aclose(self) -> None:
         """Called once when the server stops: release processes, sessions and files."""
+
+
+@runtime_checkable
+class RawForwarding(Protocol):
+    """A backend that can also relay OpenAI endpoints other than chat as they are.
+
+    `endpoint` is the API path below `/v1` (`completions`, `embeddings`); `body` is the
+    client's JSON with `model` already the backend's own id. Errors are BackendErrors, raised
+    before anything is returned or yielded when the backend refuses the request.
+    """
+
+    async def forward(self, endpoint: str, body: Mapping[str, Any]) -> Any:
+        """The endpoint's whole JSON answer."""
+
+    def forward_stream(self, endpoint: str, body: Mapping[str, Any]) -> AsyncIterator[Any]:
+        """The JSON of each server-sent event as it arrives (the closing `[DONE]` left out)."""
 
 
 class BackendConfig(Protocol):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from executors.errors import CliFailed, CliModelRejected
+from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, ReasoningDelta, TextDelta, UsageReport
 
 BACKEND = "copilot"
@@ -13,7 +13,8 @@ _AUTH_HINT = (
     " (log in with `copilot login` as the user the bridge runs as, set COPILOT_GITHUB_TOKEN or "
     "GH_TOKEN, or configure a provider with COPILOT_PROVIDER_BASE_URL)"
 )
-_AUTH_MARKERS = ("No GitHub OAuth token", "Not authenticated", "No authentication information")
+_AUTH_MARKERS = ("No GitHub OAuth token", "Not authenticated", "No authentication information",
+                 "Authentication failed with provider")
 
 
 class SessionDecoder:
@@ -89,5 +90,5 @@ class SessionDecoder:
         if status == 404 or failure.get("errorCode") == "model_not_found":
             return CliModelRejected(BACKEND, message)
         if any(marker in message for marker in _AUTH_MARKERS):
-            message += _AUTH_HINT
+            return CliAuthFailed(BACKEND, message + _AUTH_HINT)
         return CliFailed(BACKEND, message)

@@ -152,7 +152,7 @@ async def test_auto_mode_stops_pooling_when_idle_processes_keep_dying(cli_env: d
         for deaths in range(1, 4):
             (pid,) = await until_idle(backend, 1)
             os.killpg(pid, signal.SIGKILL)
-            await wait_until(lambda: backend.stats()["restarts"] == deaths, 10)
+            await wait_until(lambda n=deaths: backend.stats()["restarts"] == n, 10)
         await asyncio.sleep(2.5)  # more than the upkeep tick: no fourth process is started
         warm = (await backend.health()).detail["warm"]
         assert warm["paused"] is True and warm["processes"] == 0 and warm["restarts"] == 3

@@ -159,7 +159,7 @@ def _llama_cpp_python_tool_deltas(reply: Reply) -> list[Json]:
 
 def text_completion(profile: Profile, reply: Reply) -> Json:
     """`POST /v1/completions` without streaming."""
-    choice = {"text": reply.text, "index": 0, "logprobs": None, "finish_reason": "stop"}
+    choice = {"text": reply.text, "index": 0, "logprobs": None, "finish_reason": reply.finish_reason}
     body = {**_envelope(profile.personality, reply, "text_completion"), "choices": [choice],
             "usage": reply.usage}
     if profile.personality == "llamacpp":
@@ -170,7 +170,7 @@ def text_completion(profile: Profile, reply: Reply) -> Json:
 def text_chunks(profile: Profile, reply: Reply, include_usage: bool) -> list[Json]:
     """The streamed `text_completion` chunks: text pieces, a finishing chunk, maybe usage."""
     name = profile.personality
-    pieces: list[tuple[str, str | None]] = [(piece, None) for piece in reply.content] + [("", "stop")]
+    pieces: list[tuple[str, str | None]] = [(piece, None) for piece in reply.content] + [("", reply.finish_reason)]
     chunks = [{**_envelope(name, reply, "text_completion"),
                "choices": [{"text": text, "index": 0, "logprobs": None, "finish_reason": finish}]}
               for text, finish in pieces]

@@ -9,6 +9,7 @@ from typing import Literal
 
 from tests.fakes import upstream_errors as errors
 from tests.fakes.model_server import count_tokens, find_directives, script_for, split_chunks
+from tests.fakes.upstream_script import scripted_turn
 from tests.fakes.upstream_shapes import Json, Profile, Reply, ToolCall, completion_id, tool_call_id
 
 ToolStyle = Literal["native", "hermes", "bare", "fenced"]
@@ -108,7 +109,8 @@ def _tool_calls(texts: list[str]) -> list[tuple[str, str]]:
 
 def _markup(style: ToolStyle, calls: list[tuple[str, str]]) -> str:
     """Tool calls written as text the way models do: Hermes/Qwen tags, bare JSON or a fenced block."""
-    rendered = [json.dumps({"name": name, "arguments": json.loads(args)}) for name, args in calls]
+    # The arguments go in as written (a script may give broken JSON on purpose).
+    rendered = [f'{{"name": {json.dumps(name)}, "arguments": {args}}}' for name, args in calls]
     if style == "hermes":
         return "\n".join(f"<tool_call>\n{call}\n</tool_call>" for call in rendered)
     if style == "fenced":
@@ -117,17 +119,26 @@ def _markup(style: ToolStyle, calls: list[tuple[str, str]]) -> str:
 
 
 def plan_for(config: UpstreamConfig, kind: Literal["chat", "text"], model: str, texts: list[str],
-             prompt_tokens: int) -> Plan:
-    """Read the directives and plan the answer (raises Refused for `status`)."""
+             prompt_tokens: int, assistant_turns: int = 0) -> Plan:
+    """Read the directives (and this turn of a `replies_file` script) and plan the answer.
+
+    Raises Refused for `status`.
+    """
     name = config.profile.personality
+    turn = scripted_turn(texts, assistant_turns)
+    if turn is not None:
+        texts = [*texts, turn.directives]
     directives = find_directives(texts)
     script = script_for(texts)
     if script.status is not None:
         raise Refused(errors.scripted_error(name, script.status))
-    calls = _tool_calls(texts) if kind == "chat" else []
+    calls = _tool_calls(texts) + list(turn.calls if turn else ()) if kind == "chat" else []
     style: ToolStyle = directives.get("tool_style", config.tool_style)  # type: ignore[assignment]
-    explicit = "reply" in directives or "reply_file" in directives
-    content = script.reply if explicit or not calls else ""
+    if turn is not None:
+        content = turn.text
+    else:
+        explicit = "reply" in directives or "reply_file" in directives
+        content = script.reply if explicit or not calls else ""
     native: tuple[ToolCall, ...] = ()
     reply_id = completion_id(name, kind)
     if calls and style == "native":
@@ -142,7 +153,7 @@ def plan_for(config: UpstreamConfig, kind: Literal["chat", "text"], model: str, 
     as_object = config.tool_args_as_object or directives.get("args_object") == "1"
     reply = Reply(model=model, reasoning=split_chunks(reasoning, chunk_count),
                   content=split_chunks(content, chunk_count), tool_calls=native, usage=usage,
-                  args_as_object=as_object, id=reply_id)
+                  args_as_object=as_object, id=reply_id, finish=directives.get("finish"))
     failure = directives.get("fail")
     if failure not in (None, "malformed", "drop", "hang", "stall"):
         raise ValueError(f"unknown fail mode {failure!r}")

@@ -5,7 +5,8 @@
 quirks to switch on (see `UpstreamConfig`). Per request, `[[fake:key=value]]` directives in the
 messages (or the completion prompt, or the embedding input) script the answer: the model server's
 `reply`, `reply_file`, `chunks`, `delay`, `status`, plus `reasoning`, `tool_call`, `tool_style`,
-`args_object`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table).
+`args_object`, `finish`, `fail`, `after`, `first_byte` and `ping` (tests/fakes/README.md has the table),
+and `replies_file` for a conversation of several turns (`upstream_script`).
 Every request is recorded: `GET /_fake/requests`, `DELETE` clears.
 
 Run alone: `python -m tests.fakes.upstream_server --personality ollama --port 11434`; in tests:
@@ -80,7 +81,7 @@ def create_app(personality: Personality = "vllm", *, models: Sequence[str] | Non
     }
     profile = replace(profile, **{k: v for k, v in overrides.items() if v is not None})
     config = UpstreamConfig(profile=profile, models=tuple(models or profile.models), **switches)
-    app = web.Application(middlewares=[record_requests, check_api_key],
+    app = web.Application(middlewares=[record_requests, record_outcome, check_api_key],
                           client_max_size=64 * 1024 * 1024)
     app[REQUESTS_KEY] = []
     app[CONFIG_KEY] = config
@@ -98,6 +99,23 @@ def create_app(personality: Personality = "vllm", *, models: Sequence[str] | Non
 async def _release_hangs(app: web.Application) -> None:
     # A hung handler would hold the runner's shutdown for its whole timeout; let it go at once.
     app[RELEASE_KEY].set()
+
+
+@web.middleware
+async def record_outcome(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Add `outcome` to the request's record: `completed`, or `cancelled` when the client left first."""
+    if request.path.startswith("/_fake/"):
+        return await handler(request)  # type: ignore[no-any-return]
+    # record_requests appended this request's record and called us without awaiting in between.
+    record = request.app[REQUESTS_KEY][-1]
+    record["outcome"] = "running"
+    try:
+        result: web.StreamResponse = await handler(request)
+    except asyncio.CancelledError:
+        record["outcome"] = "cancelled"
+        raise
+    record["outcome"] = "completed"
+    return result
 
 
 @web.middleware
@@ -142,7 +160,8 @@ async def chat_route(request: web.Request) -> web.StreamResponse:
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
         contents = strings_in([m.get("content") for m in messages])
         prompt_tokens = count_tokens("x" * sum(len(t) for t in contents))
-        plan = plan_for(config, "chat", model, texts, prompt_tokens)
+        turns = sum(1 for m in messages if m.get("role") == "assistant")
+        plan = plan_for(config, "chat", model, texts, prompt_tokens, turns)
         check_chat(config, body)
         check_limit(config, body, prompt_tokens)
     except Refused as refused:

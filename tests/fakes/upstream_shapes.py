@@ -88,10 +88,11 @@ class Reply:
     args_as_object: bool = False
     id: str = field(default="")
     created: int = field(default_factory=lambda: int(time.time()))
+    finish: str | None = None  # the `finish` directive: e.g. "length" for an answer cut short
 
     @property
     def finish_reason(self) -> str:
-        return "tool_calls" if self.tool_calls else "stop"
+        return self.finish or ("tool_calls" if self.tool_calls else "stop")
 
     @property
     def text(self) -> str:

@@ -109,6 +109,10 @@ def relax(schemas: dict[str, Schema]) -> dict[str, Schema]:
     # OpenAI's own Responses stream sends `"usage": null` and `"user": null` (the spec's example).
     _make_nullable(schemas, "Response", "usage")
     _make_nullable(schemas, "ModelResponseProperties", "user")
+    # `encoding_format: "base64"` (what the openai SDKs ask for by default) gets the vector as a
+    # base64 string of little-endian float32s; the document only lists the float array.
+    parent, leaf = _at(schemas, "Embedding", "embedding")
+    parent[leaf] = {"anyOf": [parent[leaf], {"type": "string"}]}
     # The legacy completions stream reuses CreateCompletionResponse, but its chunks carry
     # `finish_reason: null` until the last one.
     chunk = copy.deepcopy(schemas["CreateCompletionResponse"])

@@ -160,6 +160,11 @@ def test_good_bodies_pass() -> None:
 
 def test_relaxed_nullables_and_the_derived_completion_chunk() -> None:
     assert validate("Response", response(usage=None, user=None)) == []
+    embedding = {"object": "list", "model": "m", "data": [{"object": "embedding", "index": 0, "embedding": "AAAAPw=="}],
+                 "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+    assert validate("CreateEmbeddingResponse", embedding) == []  # base64, as the SDKs ask by default
+    embedding["data"][0]["embedding"] = [[0.5]]
+    assert validate("CreateEmbeddingResponse", embedding) != []  # per-token vectors are not OpenAI's
     legacy = {"id": "cmpl-1", "object": "text_completion", "created": 1, "model": "m",
               "choices": [{"index": 0, "text": "Hi", "logprobs": None, "finish_reason": None}]}
     assert validate("X-CreateCompletionStreamChunk", legacy) == []

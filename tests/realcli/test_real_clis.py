@@ -158,3 +158,25 @@ async def test_real_cli_tree_is_gone_after_a_disconnect(
             break
         await asyncio.sleep(0.05)
     assert list(temp_base.iterdir()) == []
+
+
+@pytest.mark.parametrize(("model", "dialect"), [("copilot/gpt-5.4", "hermes"), ("claude/sonnet", "claude_xml")])
+async def test_real_cli_responses_tool_round_trip(real_sdk: AsyncOpenAI, tmp_path: Path, model: str, dialect: str) -> None:
+    """One Responses round trip per real CLI: a streamed function call, then its output by previous_response_id."""
+    reply = tmp_path / "reply.txt"
+    reply.write_text(REPLIES[dialect], encoding="utf-8")
+    tool: Any = {"type": "function", "name": "get_weather", "description": WEATHER_TOOL["function"]["description"],  # type: ignore[index]
+                 "parameters": WEATHER_TOOL["function"]["parameters"], "strict": False}  # type: ignore[index]
+    question = f"Weather in Paris? [[fake:reply_file={reply}]] [[fake:chunks=9]]"
+    async with real_sdk.responses.stream(model=model, input=question, instructions="Answer briefly.", tools=[tool]) as stream:
+        kinds = [event.type async for event in stream]
+        first = await stream.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert "response.function_call_arguments.delta" in kinds
+    (call,) = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris", "days": 3}
+    final = await real_sdk.responses.create(
+        model=model, previous_response_id=first.id, tools=[tool],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "22C [[fake:reply=It is 22C in Paris.]]"}],
+    )
+    assert final.output_text == "It is 22C in Paris." and final.usage is not None and final.usage.input_tokens > 0
