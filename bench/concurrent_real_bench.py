@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -22,7 +23,15 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
-from bench.real_cli_setup import Bridge, cli_env, first_content, load, processes_with, session_dirs
+from bench.real_cli_setup import (
+    Bridge,
+    cli_env,
+    copilot_cache,
+    first_content,
+    load,
+    processes_with,
+    session_dirs,
+)
 from tests.fakes.model_server import running_model_server
 
 REPLY = "one two three four five"
@@ -64,14 +73,31 @@ def _group(pid: int) -> int | None:
 
 async def main(streams: int, claude_slots: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="concurrent-real-"))
+    try:
+        report = await run_all(streams, claude_slots, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"load average after (1/5/15 min): {load()}\n")
+    print("| CLI | streams | MAX_CONCURRENT_CLIS | errors | first chunk p50 / max | wall | left while running "
+          "(warm: the headless server and one pooled claude with its dir) | left after SIGTERM |\n|---|---|---|---|---|---|---|---|")
+    for cli, slots, errors, firsts, wall, left, after in report:
+        p50 = statistics.median(firsts) if firsts else float("nan")
+        print(f"| {cli} | {streams} | {slots} | {errors} | {p50:.2f} s / {max(firsts, default=0):.2f} s | {wall:.1f} s "
+              f"| {left} | {after} |")
+
+
+Report = list[tuple[str, int, int, list[float], float, dict[str, object], dict[str, object]]]
+
+
+async def run_all(streams: int, claude_slots: int, tmp: Path) -> Report:
     (tmp / "home").mkdir()
     print(f"load average before (1/5/15 min): {load()}")
     async with running_model_server() as model_url:
-        env = cli_env(model_url, tmp / "home", tmp / "cache")
+        env = cli_env(model_url, tmp / "home", copilot_cache(tmp))
         marker = env["COPILOT_PROVIDER_API_KEY"]  # in every CLI process this bridge starts
         timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
-            report = []
+            report: Report = []
             for cli, slots in (("copilot", streams), ("claude", claude_slots)):
                 bridge = Bridge(env, tmp / cli, MAX_CONCURRENT_CLIS=str(slots), MAX_QUEUED_REQUESTS="256")
                 (tmp / cli).mkdir()
@@ -84,13 +110,7 @@ async def main(streams: int, claude_slots: int) -> None:
                 after = {"processes": len(processes_with(marker)), "temp dirs": len(list(bridge.temp_base.iterdir())),
                          "session dirs": len(session_dirs(tmp / "home")), "exit status": code}
                 report.append((cli, slots, errors, firsts, wall, left, after))
-    print(f"load average after (1/5/15 min): {load()}\n")
-    print("| CLI | streams | MAX_CONCURRENT_CLIS | errors | first chunk p50 / max | wall | left while running "
-          "(warm: the headless server and one pooled claude with its dir) | left after SIGTERM |\n|---|---|---|---|---|---|---|---|")
-    for cli, slots, errors, firsts, wall, left, after in report:
-        p50 = statistics.median(firsts) if firsts else float("nan")
-        print(f"| {cli} | {streams} | {slots} | {errors} | {p50:.2f} s / {max(firsts, default=0):.2f} s | {wall:.1f} s "
-              f"| {left} | {after} |")
+    return report
 
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ def real_cli(name: str) -> str:
     return path
 
 
+def copilot_cache(tmp: Path) -> Path:
+    """Where Copilot unpacks itself on its first run (235 MB): REAL_CLI_CACHE_DIR to keep one."""
+    return Path(os.environ["REAL_CLI_CACHE_DIR"]) if os.environ.get("REAL_CLI_CACHE_DIR") else tmp / "cache"
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
