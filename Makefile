@@ -10,7 +10,7 @@ PM2_PKG ?= pm2
 # Codex CLI is only a test client (the Responses API's Done-when); pinned: its flags and tools move fast.
 CODEX_PKG ?= @openai/codex@0.171.0
 
-.PHONY: run test venv venv-test clis pm2 codex system-deps real-upstream bench lint clean
+.PHONY: run test venv venv-test clis pm2 codex system-deps real-upstream bench bench-real lint clean
 
 run: venv clis ## set up and serve on HOST:PORT (default 127.0.0.1:3456)
 	$(PY) -m server
@@ -74,6 +74,11 @@ bench: venv-test
 	$(PY) bench/loop_lag_bench.py
 	$(PY) bench/converter_bench.py
 	$(PY) bench/upstream_bench.py
+
+# The long-lived modes with the real CLIs against the local fake model server (no network).
+bench-real: venv-test clis
+	$(PY) bench/first_token_bench.py
+	$(PY) bench/concurrent_real_bench.py
 
 lint: venv-test
 	$(PY) -m pip install -q ruff mypy types-jsonschema

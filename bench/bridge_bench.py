@@ -100,7 +100,8 @@ async def health_lag(session: aiohttp.ClientSession, base: str, stop: asyncio.Ev
 async def main(runs: int, max_concurrency: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     port = free_port()
-    env = {**os.environ, "HOME": str(tmp), "PORT": str(port), "SERVICE": "copilot",
+    # One-shot mode: this bench compares the bridge with spawning the same CLI per request.
+    env = {**os.environ, "HOME": str(tmp), "PORT": str(port), "SERVICE": "copilot", "COPILOT_MODE": "oneshot",
            "COPILOT_CLI_PATH": str(FAKE_COPILOT), "TEMP_DIR_BASE": str(tmp / "t"), "LOG_LEVEL": "warning",
            "LOG_DIR": str(tmp / "logs"), "LOG_REQUESTS": "false", "MAX_CONCURRENT_CLIS": str(max_concurrency)}
     server = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=ROOT, env=env,

@@ -80,6 +80,11 @@ class Backend(Protocol):
     async def health(self) -> BackendHealth:
         """Its state for `/health`."""
 
+    def stats(self) -> dict[str, int]:
+        """Plain counts for metrics: `processes_running` (answering a request), `processes_idle`
+        (warm, waiting for one), `processes_warm` (long-lived or started ahead, alive),
+        `requests_active` and `restarts`; a backend may add its own keys."""
+
     async def start(self) -> None:
         """Called once when the server starts (warm-up, pools, HTTP sessions)."""
 

@@ -41,9 +41,13 @@ def cli_env(tmp_path: Path, record_dir: Path) -> dict[str, str]:
 @pytest.fixture
 def settings_env(tmp_path: Path) -> dict[str, str]:
     """The test settings as an operator writes them: both backends (Copilot first), fake CLIs,
-    a private temp base, short kill grace."""
+    a private temp base, short kill grace. One CLI process per request: these suites read what
+    each one-shot run recorded; tests/server/test_long_lived_http.py runs them in the long-lived
+    modes (the production default)."""
     return {
         "SERVICE": "copilot,claude",
+        "COPILOT_MODE": "oneshot",
+        "CLAUDE_MODE": "oneshot",
         "COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"),
         "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
         "TEMP_DIR_BASE": str(tmp_path / "bridge-tmp"),

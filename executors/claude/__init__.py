@@ -1,5 +1,5 @@
 """Claude Code CLI as a backend."""
 
-from executors.claude.backend import read_configs
+from executors.claude.settings import read_configs
 
 __all__ = ["read_configs"]

@@ -1,19 +1,28 @@
-"""The Claude Code backend: its settings (CLAUDE_*), credentials check and one-shot runs."""
+"""The Claude Code backend: processes started ahead of demand, and cold one-shot starts.
+
+`CLAUDE_MODE=pool` answers with an idle pooled process when one is ready for the model and
+starts one cold otherwise; `auto` does the same but stops pooling for a while when pooled
+processes keep dying while they wait; `oneshot` always starts cold (the first version's way).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Mapping
+from contextlib import aclosing
 from pathlib import Path
+from typing import Any, Literal
 
 from executors.claude.launcher import ClaudeLauncher
+from executors.claude.pool import ClaudePool, PoolOptions
 from executors.cli.auth import find_credentials, home_of
 from executors.cli.backend import CliBackend
-from executors.cli.settings import CliSettings
-from executors.envconfig import parse_int
-from executors.protocol import Backend, BackendConfig, BackendContext, Capabilities
+from executors.cli.config import CliConfig
+from executors.cli.transcript import render_transcript
+from executors.events import BackendEvent, RunInfo
+from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
+from executors.request import BackendRequest
 
-NAME = "claude"
+ClaudeMode = Literal["auto", "pool", "oneshot"]
 _AUTH_ENV = (
     "ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_AUTH_TOKEN", "CLAUDE_CODE_USE_BEDROCK",
     "CLAUDE_CODE_USE_VERTEX",
@@ -26,30 +35,78 @@ def claude_credentials(env: Mapping[str, str]) -> tuple[bool, str]:
     return find_credentials(env, _AUTH_ENV, [(claude_dir / ".credentials.json", ("accessToken", "claudeAiOauth"))])
 
 
-@dataclass(frozen=True, slots=True)
-class ClaudeSettings:
-    """CLAUDE_CLI_PATH, CLAUDE_MODELS, CLAUDE_MAX_RETRIES and the shared CLI settings."""
+class ClaudeBackend:
+    """A warm pooled process when one is ready, else a cold start."""
 
-    cli: CliSettings
-    max_retries: int = 2
-    name: str = NAME
-    enabled_by_default: bool = False
-
-    def build(self, context: BackendContext) -> Backend:
-        """A Claude backend that spawns the CLI per request."""
-        cli = self.cli.runtime(context.env)
-        return CliBackend(
-            self.name,
-            cli,
-            ClaudeLauncher(cli, max_retries=self.max_retries),
-            context,
+    def __init__(self, name: str, cli: CliConfig, context: BackendContext, *, mode: ClaudeMode,
+                 max_retries: int, pool: PoolOptions) -> None:
+        self._name = name
+        self._mode = mode
+        launcher = ClaudeLauncher(cli, max_retries=max_retries)
+        self._cold = CliBackend(
+            name, cli, launcher, context,
             # Claude models follow Anthropic-style XML tool calls best, whatever their alias.
-            capabilities=Capabilities(default_dialect="claude_xml"),
-            auth=claude_credentials,
-            owner=lambda model: "anthropic",
-        )
+            capabilities=Capabilities(default_dialect="claude_xml"), auth=claude_credentials,
+            owner=lambda model: "anthropic")
+        self._pool = None if mode == "oneshot" else ClaudePool(launcher, context.slots, context.temp_base, pool)
 
+    @property
+    def name(self) -> str:
+        """The backend's name."""
+        return self._name
 
-def read_configs(env: Mapping[str, str], project_root: Path | None) -> list[BackendConfig]:
-    """Claude is always configured; it serves when SERVICE names it."""
-    return [ClaudeSettings(CliSettings.from_env(env, "CLAUDE", project_root), parse_int(env, "CLAUDE_MAX_RETRIES", 2, minimum=0))]
+    @property
+    def capabilities(self) -> Capabilities:
+        """No sampling parameters; Anthropic-style XML tool calls."""
+        return self._cold.capabilities
+
+    async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+        """One request on a pooled process (system prompt by `initialize`), or a cold start."""
+        pooled = self._pool.take(request.model) if self._pool is not None else None
+        if pooled is None or self._pool is None:
+            async with aclosing(self._cold.stream(request)) as events:
+                async for event in events:
+                    yield event
+            return
+        try:
+            yield RunInfo(temp_dir=str(pooled.workdir))
+            rendered = render_transcript(request)
+            running = await pooled.begin()
+            await running.send(rendered.prompt, rendered.system_prompt)
+            async with aclosing(running.events()) as events:
+                async for event in events:
+                    yield event
+        finally:
+            await self._pool.done(pooled)
+
+    async def list_models(self) -> list[ModelEntry]:
+        """The operator's list, else the known aliases and ids."""
+        return await self._cold.list_models()
+
+    async def health(self) -> BackendHealth:
+        """The CLI's state, the mode, and the warm processes."""
+        base = await self._cold.health()
+        detail: dict[str, Any] = {**base.detail, "mode": self._mode if self._pool is None else "pool"}
+        if self._pool is not None:
+            detail["warm"] = self._pool.describe()
+        return BackendHealth(base.available, base.authenticated, detail)
+
+    def stats(self) -> dict[str, int]:
+        """Warm and busy pooled processes, and cold runs."""
+        cold = self._cold.stats()
+        if self._pool is None:
+            return cold
+        warm = self._pool.stats()
+        for key in ("processes_running", "requests_active"):
+            warm[key] += cold[key]
+        return warm
+
+    async def start(self) -> None:
+        """Start the pool's upkeep (and warm CLAUDE_POOL_MODELS)."""
+        if self._pool is not None:
+            await self._pool.start()
+
+    async def aclose(self) -> None:
+        """Stop every idle pooled process."""
+        if self._pool is not None:
+            await self._pool.aclose()

@@ -5,17 +5,18 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from executors.claude.decoder import ClaudeDecoder
 from executors.cli.config import CliConfig
 from executors.cli.process import CliProcess
 from executors.cli.running import LaunchSpec, RunningCli
+from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT
 from executors.errors import CliNotFound
 
 BACKEND = "claude"
 SYSTEM_PROMPT_FILE = "system-prompt.md"
-# Without a prompt file Claude would use its whole coding-agent prompt; a chat API wants a plain assistant.
-DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
+READY_PING: dict[str, Any] = {"type": "control_request", "request_id": "bridge-ready", "request": {"subtype": "interrupt"}}
 
 # Claude has no model discovery (reference 1.2.2): its aliases plus the ids found in 2.1.197.
 KNOWN_MODELS = (
@@ -35,13 +36,18 @@ class ClaudeLauncher:
         self.max_retries = max_retries
 
     def argv(self, exe: str, spec: LaunchSpec) -> list[str]:
-        """The measured argv; the prompt goes on stdin as one stream-json user message."""
+        """The measured argv; the prompt goes on stdin as one stream-json user message.
+
+        Without a system prompt in `spec` (a process started ahead of its request) there is no
+        prompt file: the prompt arrives later, in a `control_request` `initialize`.
+        """
         argv = [
             exe, "-p", "--input-format", "stream-json", "--output-format", "stream-json",
             "--verbose", "--include-partial-messages", "--model", spec.model,
-            "--system-prompt-file", str(spec.workdir / SYSTEM_PROMPT_FILE),
-            "--setting-sources", "", "--no-session-persistence", "--strict-mcp-config",
         ]
+        if spec.system_prompt is not None:
+            argv += ["--system-prompt-file", str(spec.workdir / SYSTEM_PROMPT_FILE)]
+        argv += ["--setting-sources", "", "--no-session-persistence", "--strict-mcp-config"]
         if self.config.enable_tools:
             argv += ["--permission-mode", "bypassPermissions", "--max-turns", "25"]
         else:
@@ -50,18 +56,41 @@ class ClaudeLauncher:
 
     async def start(self, spec: LaunchSpec) -> RunningCli:
         """Spawn claude with its system prompt file in place (it reads it at start-up)."""
+        exe = self.executable()
+        system_prompt = with_default(spec.system_prompt)
+        (spec.workdir / SYSTEM_PROMPT_FILE).write_text(system_prompt, encoding="utf-8")
+        spec = LaunchSpec(spec.model, spec.workdir, system_prompt)
+        process = await CliProcess.spawn(BACKEND, self.argv(exe, spec), cwd=spec.workdir, env=self._env())
+        return RunningCli(process, ClaudeDecoder(), _ClaudeChannel(spec.workdir, system_prompt), self.config.grace_s)
+
+    async def prestart(self, model: str, workdir: Path) -> RunningCli:
+        """Spawn claude ahead of its request (a background spawn): it waits, silent, for stdin.
+
+        `send` then delivers the request's system prompt in a `control_request` `initialize` and
+        the prompt as one user message; each process serves exactly one request.
+        """
+        exe = self.executable()
+        process = await CliProcess.spawn(
+            BACKEND, self.argv(exe, LaunchSpec(model, workdir)), cwd=workdir, env=self._env(), background=True)
+        # Answered once claude has started up (about 0.5 s), so the pool knows it is ready;
+        # an `interrupt` while idle does nothing else, and the later `initialize` still counts.
+        await process.write(_line(READY_PING))
+        return RunningCli(process, ClaudeDecoder(), _InitializeChannel(), self.config.grace_s)
+
+    def executable(self) -> str:
+        """The CLI's absolute path; raises CliNotFound."""
         exe = self.config.executable()
         if exe is None:
             raise CliNotFound(BACKEND, f"the claude CLI was not found ({self.config.path!r}); install @anthropic-ai/claude-code or set CLAUDE_CLI_PATH")
-        system_prompt = spec.system_prompt if spec.system_prompt and spec.system_prompt.strip() else DEFAULT_SYSTEM_PROMPT
-        (spec.workdir / SYSTEM_PROMPT_FILE).write_text(system_prompt, encoding="utf-8")
+        return exe
+
+    def _env(self) -> dict[str, str]:
         env = self.config.child_env(
             CLAUDE_CODE_MAX_RETRIES=str(self.max_retries), DISABLE_AUTOUPDATER="1", DISABLE_TELEMETRY="1"
         )
         if self.config.enable_tools and os.geteuid() == 0:
             env["IS_SANDBOX"] = "1"  # bypassPermissions refuses to run as root otherwise (pitfall P9)
-        process = await CliProcess.spawn(BACKEND, self.argv(exe, spec), cwd=spec.workdir, env=env)
-        return RunningCli(process, ClaudeDecoder(), _ClaudeChannel(spec.workdir, system_prompt), self.config.grace_s)
+        return env
 
     async def discover_models(self) -> list[str]:
         """The operator's list, else the known aliases and ids."""
@@ -79,5 +108,27 @@ class _ClaudeChannel:
         """Send the prompt; a different system prompt cannot reach a started claude."""
         if system_prompt is not None and system_prompt.strip() and system_prompt != self._system_prompt:
             raise ValueError("claude reads its system prompt at start-up; start a new process for another one")
-        message = {"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": prompt}]}}
-        await process.send((json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8"))
+        await process.send(_line(_user_message(prompt)))
+
+
+class _InitializeChannel:
+    """A started claude learns its system prompt from `initialize`, then gets the user message."""
+
+    async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
+        """Both lines at once, then end of input: claude answers, then exits."""
+        initialize = {"type": "control_request", "request_id": "bridge-init",
+                      "request": {"subtype": "initialize", "systemPrompt": with_default(system_prompt)}}
+        await process.send(_line(initialize) + _line(_user_message(prompt)))
+
+
+def with_default(system_prompt: str | None) -> str:
+    """The client's system prompt, or a plain assistant's when it sent none."""
+    return system_prompt if system_prompt and system_prompt.strip() else DEFAULT_SYSTEM_PROMPT
+
+
+def _user_message(prompt: str) -> dict[str, Any]:
+    return {"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": prompt}]}}
+
+
+def _line(message: dict[str, Any]) -> bytes:
+    return (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")

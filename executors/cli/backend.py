@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
+from contextlib import aclosing
+from pathlib import Path
 
 from executors.cli.config import CliConfig
 from executors.cli.running import CliLauncher, LaunchSpec
@@ -41,6 +43,7 @@ class CliBackend:
         self._owner = owner
         self._version: tuple[float, str | None] | None = None
         self._version_lock = asyncio.Lock()
+        self.running = 0  # CLI processes answering a request now
 
     @property
     def name(self) -> str:
@@ -52,18 +55,33 @@ class CliBackend:
         """What the CLI honours itself."""
         return self._capabilities
 
-    async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
-        """Render the prompt, take a slot and a temp dir, run the CLI, yield what it prints."""
-        rendered = render_transcript(request)
+    async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+        """Take a slot and a temp dir, run the CLI in it, yield what it prints."""
         async with self._context.slots.slot(self._name), RequestTempDir(self._context.temp_base) as workdir:
             yield RunInfo(temp_dir=str(workdir))
-            running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
-            try:
-                await running.send(rendered.prompt)
-                async for event in running.events():
+            # aclosing: when this generator is closed, the run's cleanup must happen now, not at GC.
+            async with aclosing(self.run_in(request, workdir)) as events:
+                async for event in events:
                     yield event
-            finally:
-                await running.close()
+
+    async def run_in(self, request: BackendRequest, workdir: Path) -> AsyncGenerator[BackendEvent, None]:
+        """One CLI run in `workdir`; the caller holds the slot and owns the dir."""
+        rendered = render_transcript(request)
+        running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
+        self.running += 1
+        try:
+            await running.send(rendered.prompt)
+            async with aclosing(running.events()) as events:
+                async for event in events:
+                    yield event
+        finally:
+            self.running -= 1
+            await running.close()
+
+    def stats(self) -> dict[str, int]:
+        """Processes by state: one-shot runs are `running` only."""
+        return {"processes_running": self.running, "processes_idle": 0, "processes_warm": 0,
+                "requests_active": self.running, "restarts": 0}
 
     async def list_models(self) -> list[ModelEntry]:
         """The CLI's model ids (or the operator's list), each with its maker."""

@@ -8,6 +8,7 @@ import os
 import signal
 import weakref
 from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
@@ -33,12 +34,15 @@ class CliProcess:
 
     @classmethod
     async def spawn(
-        cls, backend: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str]
+        cls, backend: str, argv: Sequence[str], *, cwd: Path, env: Mapping[str, str], background: bool = False
     ) -> CliProcess:
-        """Start argv (never through a shell) in a new session so its whole group can be killed."""
+        """Start argv (never through a shell) in a new session so its whole group can be killed.
+
+        `background` spawns (warm processes started ahead of demand) let every request's spawn go first.
+        """
         # fork/exec runs synchronously on the event loop (tens of ms on a busy machine): one
         # spawn at a time, so a burst of requests cannot stall every other stream behind it.
-        async with _spawn_lock():
+        async with spawn_gate().hold(background=background):
             try:
                 proc = await asyncio.create_subprocess_exec(
                     *argv,
@@ -61,6 +65,15 @@ class CliProcess:
         return self._proc.pid
 
     @property
+    def raw(self) -> asyncio.subprocess.Process:
+        """The asyncio process (for a protocol spoken over its stdin and stdout)."""
+        return self._proc
+
+    def stderr_tail(self) -> str:
+        """The last STDERR_KEEP bytes the CLI wrote on stderr so far."""
+        return self._stderr.decode("utf-8", "replace")
+
+    @property
     def returncode(self) -> int | None:
         """Exit status once the process has been reaped."""
         return self._proc.returncode
@@ -70,12 +83,25 @@ class CliProcess:
         stdin = self._proc.stdin
         assert stdin is not None
         try:
+            await self.write(data)
+        finally:
+            stdin.close()
+
+    async def write(self, data: bytes) -> None:
+        """Write on stdin and keep it open."""
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:
             stdin.write(data)
             await stdin.drain()
         except (BrokenPipeError, ConnectionResetError):
             pass  # the CLI died early; its exit status and stderr tell why
-        finally:
-            stdin.close()
+
+    async def readline(self) -> bytes:
+        """One stdout line (b"" at end of output); not while `lines()` is being read."""
+        stdout = self._proc.stdout
+        assert stdout is not None
+        return await stdout.readline()
 
     async def lines(self) -> AsyncIterator[bytes]:
         """Yield stdout lines as they are printed, without their line ending."""
@@ -130,13 +156,50 @@ class CliProcess:
                 del self._stderr[: len(self._stderr) - STDERR_KEEP]
 
 
-_spawn_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = weakref.WeakKeyDictionary()
+class SpawnGate:
+    """One spawn at a time; a background spawn waits while any request's spawn is pending."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._urgent = 0
+        self._calm = asyncio.Event()  # set while no request waits to spawn
+        self._calm.set()
+
+    @asynccontextmanager
+    async def hold(self, *, background: bool = False) -> AsyncIterator[None]:
+        """Hold the gate for one spawn."""
+        if background:
+            await self._acquire_background()
+        else:
+            self._urgent += 1
+            self._calm.clear()
+            try:
+                await self._lock.acquire()
+            finally:
+                self._urgent -= 1
+                if not self._urgent:
+                    self._calm.set()
+        try:
+            yield
+        finally:
+            self._lock.release()
+
+    async def _acquire_background(self) -> None:
+        while True:
+            await self._calm.wait()
+            await self._lock.acquire()
+            if not self._urgent:
+                return
+            self._lock.release()  # a request arrived while this one queued: it goes first
 
 
-def _spawn_lock() -> asyncio.Lock:
-    """One lock per event loop (tests run many loops in one process)."""
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, SpawnGate] = weakref.WeakKeyDictionary()
+
+
+def spawn_gate() -> SpawnGate:
+    """One gate per event loop (tests run many loops in one process)."""
     loop = asyncio.get_running_loop()
-    lock = _spawn_locks.get(loop)
-    if lock is None:
-        lock = _spawn_locks[loop] = asyncio.Lock()
-    return lock
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = SpawnGate()
+    return gate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -75,7 +75,7 @@ class RunningCli:
         self._sent = True
         await self._channel.deliver(self.process, prompt, system_prompt)
 
-    async def events(self) -> AsyncIterator[BackendEvent]:
+    async def events(self) -> AsyncGenerator[BackendEvent, None]:
         """Yield events as the CLI prints them; raise the CLI's error when it fails."""
         stray = bytearray()
         async for line in self.process.lines():

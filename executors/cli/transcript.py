@@ -12,6 +12,9 @@ from dataclasses import dataclass
 from executors.request import BackendRequest, Message, ToolProtocol
 
 SYSTEM_ROLES = ("system", "developer")
+# The system prompt when a client sends none (and no tools): a chat API wants a plain assistant,
+# not a CLI's own coding-agent prompt (8-22 KB of instructions about tools the model lacks here).
+DEFAULT_SYSTEM_PROMPT = "You are a helpful assistant."
 _HEADERS = {"user": "User", "assistant": "Assistant"}
 
 

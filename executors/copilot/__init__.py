@@ -1,5 +1,5 @@
 """GitHub Copilot CLI as a backend."""
 
-from executors.copilot.backend import read_configs
+from executors.copilot.settings import read_configs
 
 __all__ = ["read_configs"]

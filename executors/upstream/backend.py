@@ -33,6 +33,7 @@ class UpstreamBackend:
         self._client = UpstreamClient(settings)
         self._memory = FallbackMemory(cap=settings.max_tokens)
         self._capabilities = Capabilities(params=settings.params)
+        self._active = 0  # requests streaming now
 
     @property
     def name(self) -> str:
@@ -43,6 +44,11 @@ class UpstreamBackend:
     def capabilities(self) -> Capabilities:
         """The generation parameters the server takes (its preset's list)."""
         return self._capabilities
+
+    def stats(self) -> dict[str, int]:
+        """No processes of its own; the requests it is streaming."""
+        return {"processes_running": 0, "processes_idle": 0, "processes_warm": 0,
+                "requests_active": self._active, "restarts": 0}
 
     async def start(self) -> None:
         """Open the connection pool; the server itself is not contacted (it may be down)."""
@@ -56,11 +62,12 @@ class UpstreamBackend:
         """Send the request in the shape the server accepts, then yield its answer chunk by chunk."""
         shape, response = await self._open_chat(request)
         fallbacks = in_effect(request, shape)
-        if fallbacks:
-            yield RunInfo(fallbacks=fallbacks)
+        self._active += 1
         reader = ChunkReader(self.name)
         completed = False
         try:
+            if fallbacks:
+                yield RunInfo(fallbacks=fallbacks)
             if response.content_type == "application/json":  # a server that does not stream
                 for event in reader.read(await self._client.read_json(response)):
                     yield event
@@ -74,6 +81,7 @@ class UpstreamBackend:
                         raise UpstreamBadResponse(self.name, "the upstream's stream ended before the answer finished") from None
             completed = True
         finally:
+            self._active -= 1
             # A client that left (or an error) closes the connection, which stops the generation upstream.
             self._client.done_with(response, completed=completed)
         for event in reader.end():

@@ -61,6 +61,9 @@ class TurnBackend:
     async def health(self) -> BackendHealth:
         return BackendHealth(available=True)
 
+    def stats(self) -> dict[str, int]:
+        return {"requests_active": len(self.requests) - self.closed}
+
     async def start(self) -> None:
         return None
 

@@ -85,6 +85,9 @@ def bridge_env(tmp_path: Path) -> Bridge:
         SERVICE="copilot",
         COPILOT_CLI_PATH=str(FAKE_BIN / "copilot"),
         CLAUDE_CLI_PATH=str(FAKE_BIN / "claude"),
+        # The fake CLIs answer one-shot runs without a login; a headless session needs one.
+        COPILOT_MODE="oneshot",
+        CLAUDE_MODE="oneshot",
         # tmp_path is under the system temp dir, outside any git checkout, as TEMP_DIR_BASE must be.
         # The server's LOG_DIR and start.sh's own BRIDGE_LOG_DIR are separate: one must not clobber the other.
         LOG_DIR=str(tmp_path / "server-logs"),

@@ -1,10 +1,17 @@
-"""One contract suite, run against every CLI backend with the fake CLIs."""
+"""One contract suite, run against every CLI backend in every mode with the fake CLIs.
+
+copilot-oneshot and claude-oneshot spawn the CLI per request; copilot-headless answers on one
+long-lived `copilot --headless --stdio`; claude-pool answers on a `claude` started ahead of the
+request. What a client sees must not depend on the mode; where the process layout differs (the
+argv, what closing a stream stops) each mode's own promise is checked.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -20,19 +27,34 @@ from executors import (
     TextDelta,
     UsageReport,
 )
+from executors.envconfig import ConfigError
 from tests.conftest import cli_records, scenario
-from tests.executors.backend_helpers import collect, make_backend, pid_alive, request_for
+from tests.executors.backend_helpers import (
+    VARIANTS,
+    collect,
+    make_backend,
+    pid_alive,
+    request_for,
+    running_backend,
+    variant_env,
+    wait_until,
+)
 
-BACKENDS = ["copilot", "claude"]
+__all__ = ["pid_alive"]  # tests/server imports it from here
 
 
 def text_of(events: list[Any]) -> str:
     return "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
-@pytest.fixture(params=BACKENDS)
-def kind(request: pytest.FixtureRequest) -> str:
+@pytest.fixture(params=list(VARIANTS))
+def variant(request: pytest.FixtureRequest) -> str:
     return str(request.param)
+
+
+@pytest.fixture
+def kind(variant: str) -> str:
+    return VARIANTS[variant][0]
 
 
 @pytest.fixture
@@ -41,8 +63,21 @@ def temp_base(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def backend(kind: str, cli_env: dict[str, str], temp_base: Path) -> Backend:
-    return make_backend(kind, cli_env, temp_base)
+async def backend(variant: str, cli_env: dict[str, str], temp_base: Path) -> AsyncIterator[Backend]:
+    async with running_backend(variant, cli_env, temp_base) as started:
+        yield started
+
+
+def served_record(record_dir: Path) -> dict[str, Any]:
+    """The record of the one CLI process that served (not an idle pooled one, which has no prompt)."""
+    (record,) = [r for r in cli_records(record_dir) if r.get("mode") == "headless" or r.get("prompt") is not None]
+    return record
+
+
+def headless_session(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The request's session in a headless server's record (the warm-up session left out)."""
+    (found,) = [(sid, s) for sid, s in record["sessions"].items() if s["prompts"] != ["warm-up"]]
+    return found
 
 
 async def test_ok_streams_text_and_reports_usage(kind: str, backend: Backend) -> None:
@@ -54,14 +89,16 @@ async def test_ok_streams_text_and_reports_usage(kind: str, backend: Backend) ->
     assert not usage[0].estimated
 
 
-async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
-    kind: str, backend: Backend, record_dir: Path, temp_base: Path
+async def test_the_measured_invocation_and_the_prompt_outside_argv(
+    variant: str, kind: str, backend: Backend, record_dir: Path, temp_base: Path
 ) -> None:
     events = await collect(backend, request_for(kind, "--yolo\nSay hi", system="SYSTEM-MARKER"))
-    (record,) = cli_records(record_dir)
+    record = served_record(record_dir)
     argv = record["argv"][1:]
     assert "--yolo" not in argv and "Say hi" not in " ".join(argv)
-    if kind == "copilot":
+    (info,) = [e for e in events if isinstance(e, RunInfo)]
+    assert info.temp_dir is not None and Path(info.temp_dir).parent.resolve() == temp_base.resolve()
+    if variant == "copilot-oneshot":
         assert record["stdin"] == "--yolo\nSay hi"
         assert record["files"]["AGENTS.md"] == "SYSTEM-MARKER"
         for flag in ("--output-format", "json", "--stream", "on", "--no-color", "--no-auto-update", "--no-ask-user"):
@@ -69,28 +106,60 @@ async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
         assert argv[argv.index("--available-tools") + 1] == "__none__"
         assert argv[argv.index("--model") + 1] == "gpt-5.4"
         assert "-p" not in argv
+    elif variant == "copilot-headless":
+        assert argv == ["--headless", "--no-auto-update", "--log-level", "warning", "--stdio",
+                        "--auth-token-env", "COPILOT_GITHUB_TOKEN", "--no-auto-login"]
+        await wait_until(lambda: headless_session(served_record(record_dir))[1]["deleted"], 5)
+        _, session = headless_session(served_record(record_dir))
+        create = session["create"]
+        assert create["systemMessage"] == {"mode": "replace", "content": "SYSTEM-MARKER"}
+        assert create["availableTools"] == [] and create["model"] == "gpt-5.4"
+        assert create["requestPermission"] is False and create["streaming"] is True
+        assert create["enableSessionStore"] is False and create["memory"] == {"enabled": False}
+        assert Path(create["workingDirectory"]).resolve() == Path(info.temp_dir).resolve()
+        assert "provider" not in create  # a GitHub token, not BYOK
+        assert session["options_updates"] == [{"skipCustomInstructions": True}]
+        assert session["prompts"] == ["--yolo\nSay hi"]
+        assert session["deleted"] is True and session["aborted"] is False
     else:
-        message = json.loads(record["stdin"].strip())
-        assert message["message"]["content"][0]["text"] == "--yolo\nSay hi"
-        assert record["system_prompt_file_content"] == "SYSTEM-MARKER"
+        lines = [json.loads(line) for line in record["stdin"].splitlines() if line.strip()]
+        assert lines[-1]["message"]["content"][0]["text"] == "--yolo\nSay hi"
+        assert record["system_prompt"] == "SYSTEM-MARKER"
         assert argv[argv.index("--tools") + 1] == ""
         assert argv[argv.index("--max-turns") + 1] == "1"
         assert argv[argv.index("--setting-sources") + 1] == ""
         for flag in ("-p", "--verbose", "--include-partial-messages", "--no-session-persistence", "--strict-mcp-config"):
             assert flag in argv
-    (info,) = [e for e in events if isinstance(e, RunInfo)]
-    assert info.temp_dir is not None and Path(record["cwd"]).resolve() == Path(info.temp_dir).resolve()
-    assert Path(info.temp_dir).parent.resolve() == temp_base.resolve()
-    assert not Path(info.temp_dir).exists()  # removed once the run ended
+        if variant == "claude-oneshot":
+            assert record["system_prompt_file_content"] == "SYSTEM-MARKER" and len(lines) == 1
+        else:  # started before the request: the system prompt came by initialize, nothing on argv
+            assert "--system-prompt-file" not in argv and record["system_prompt_file_content"] is None
+            # A ping at start-up (answered once it is ready), then the request's own prompt.
+            assert [line["request"] for line in lines[:2]] == [
+                {"subtype": "interrupt"}, {"subtype": "initialize", "systemPrompt": "SYSTEM-MARKER"}]
+            assert record["control_requests"] == [line["request"] for line in lines[:2]]
+    if variant != "copilot-headless":
+        assert Path(record["cwd"]).resolve() == Path(info.temp_dir).resolve()
+    await wait_until(lambda: not Path(info.temp_dir or "").exists(), 5)  # removed once the run ended
 
 
 async def test_agent_tools_can_be_enabled_by_the_operator(
-    kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+    variant: str, kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
 ) -> None:
-    backend = make_backend(kind, cli_env, temp_base, config={"ENABLE_CLI_TOOLS": "true"})
-    await collect(backend, request_for(kind, "hi"))
-    (record,) = cli_records(record_dir)
+    tools = {"ENABLE_CLI_TOOLS": "true"}
+    if variant == "copilot-headless":
+        with pytest.raises(ConfigError, match="^COPILOT_MODE: headless sessions run without"):
+            make_backend(kind, cli_env, temp_base, config={**VARIANTS[variant][1], **tools})
+        variant = "copilot-auto"  # auto runs such requests one-shot
+        backend = make_backend(kind, variant_env("copilot-headless", cli_env), temp_base, config=tools)
+        assert (await backend.health()).detail["mode"].startswith("oneshot (ENABLE_CLI_TOOLS=true")
+        await collect(backend, request_for(kind, "hi"))
+    else:
+        async with running_backend(variant, cli_env, temp_base, config=tools) as backend:
+            await collect(backend, request_for(kind, "hi"))
+    record = served_record(record_dir)
     assert "--available-tools" not in record["argv"] and "--tools" not in record["argv"]
+    assert record.get("mode") != "headless"
 
 
 async def test_slow_first_delta_arrives_while_cli_still_runs(kind: str, backend: Backend, record_dir: Path) -> None:
@@ -100,7 +169,7 @@ async def test_slow_first_delta_arrives_while_cli_still_runs(kind: str, backend:
         async for event in events:
             if isinstance(event, TextDelta):
                 first_after = time.monotonic() - started
-                (record,) = cli_records(record_dir)
+                record = served_record(record_dir)
                 assert not record.get("finished") and pid_alive(record["pid"])
                 break
     finally:
@@ -108,34 +177,45 @@ async def test_slow_first_delta_arrives_while_cli_still_runs(kind: str, backend:
     assert first_after < 3 + 3 * 0.4  # spawn included
 
 
-@pytest.mark.parametrize("name", ["hang", "hang_hard"])
-async def test_closing_the_stream_kills_the_whole_process_group(
-    kind: str, backend: Backend, name: str, record_dir: Path
-) -> None:
-    events = backend.stream(request_for(kind, scenario(name)))
-    first_text = None
+async def first_text_and_record(events: Any, record_dir: Path) -> dict[str, Any]:
     async for event in events:
         if isinstance(event, TextDelta):
-            first_text = event
             break
-    assert first_text is not None
-    record: dict[str, Any] = {}
-    for _ in range(50):
-        record = cli_records(record_dir)[0]
-        if record.get("child_pid"):
-            break
-        await asyncio.sleep(0.05)
+    else:
+        raise AssertionError("no text")
+    await wait_until(lambda: bool(served_record(record_dir).get("child_pid")), 3)
+    return served_record(record_dir)
+
+
+@pytest.mark.parametrize("name", ["hang", "hang_hard"])
+async def test_closing_the_stream_stops_the_answer(
+    variant: str, kind: str, backend: Backend, name: str, record_dir: Path
+) -> None:
+    events = backend.stream(request_for(kind, scenario(name)))
+    record = await first_text_and_record(events, record_dir)
     pid, child = record["pid"], record["child_pid"]
     assert pid_alive(pid) and pid_alive(child)
     started = time.monotonic()
     await events.aclose()  # type: ignore[attr-defined]
     assert time.monotonic() - started < 1.5
-    assert not pid_alive(pid)
-    for _ in range(20):
-        if not pid_alive(child):
-            break
-        await asyncio.sleep(0.05)
-    assert not pid_alive(child)
+    if variant != "copilot-headless":
+        # The request's own process: its whole group is gone.
+        assert not pid_alive(pid)
+        await wait_until(lambda: not pid_alive(child), 1)
+        return
+    # Abort and delete run in the background: the client is not kept waiting for them.
+    await wait_until(lambda: headless_session(served_record(record_dir))[1]["deleted"], 10)
+    _, session = headless_session(served_record(record_dir))
+    assert session["aborted"] is True
+    if name == "hang":
+        # The shared server stays (its other sessions go on) and answers the next request.
+        assert pid_alive(pid)
+        assert text_of(await collect(backend, request_for(kind, "again"))) == "Hello from mock."
+    else:
+        # A turn that ignores session.abort may run on: the server is replaced, its group stopped.
+        await wait_until(lambda: not pid_alive(pid) and not pid_alive(child), 10)
+        assert text_of(await collect(backend, request_for(kind, "again"))) == "Hello from mock."
+        assert backend.stats()["restarts"] == 1
 
 
 async def test_crash_mid_stream_raises_after_the_text_so_far(kind: str, backend: Backend) -> None:
@@ -146,14 +226,17 @@ async def test_crash_mid_stream_raises_after_the_text_so_far(kind: str, backend:
     assert text_of(seen) == "Hello"
 
 
-async def test_auth_error_carries_the_cli_message(kind: str, backend: Backend) -> None:
+async def test_auth_error_carries_the_cli_message(variant: str, kind: str, backend: Backend) -> None:
     with pytest.raises(CliAuthFailed) as info:
         await collect(backend, request_for(kind, scenario("auth")))
     assert not info.value.retryable  # sending it again cannot log the CLI in
-    if kind == "copilot":
+    if variant == "copilot-oneshot":
         assert "No authentication information found" in info.value.message
         assert "COPILOT_GITHUB_TOKEN" in info.value.message
         assert "Changes" not in info.value.message
+    elif variant == "copilot-headless":
+        assert info.value.message.startswith("Execution failed: InvalidArg, No GitHub OAuth token")
+        assert "copilot login" in info.value.message and "COPILOT_GITHUB_TOKEN" in info.value.message
     else:
         assert info.value.message.startswith("Not logged in")
         assert "ANTHROPIC_API_KEY" in info.value.message
@@ -178,21 +261,27 @@ async def test_huge_line_arrives_intact(kind: str, backend: Backend) -> None:
     assert len(text_of(events)) >= 1024 * 1024
 
 
-async def test_missing_cli_is_a_spawn_error(kind: str, cli_env: dict[str, str], temp_base: Path) -> None:
-    backend = make_backend(kind, cli_env, temp_base, config={f"{kind.upper()}_CLI_PATH": f"/nonexistent/bin/{kind}"})
-    health = await backend.health()
-    assert health.available is False and health.detail["cli_path"] is None
-    with pytest.raises(CliNotFound):
-        await collect(backend, request_for(kind, "hi"))
-    assert list(temp_base.iterdir()) == []
+async def test_missing_cli_is_a_spawn_error(variant: str, kind: str, cli_env: dict[str, str], temp_base: Path) -> None:
+    missing = {f"{kind.upper()}_CLI_PATH": f"/nonexistent/bin/{kind}"}
+    async with running_backend(variant, cli_env, temp_base, config=missing, warm=False) as backend:
+        health = await backend.health()
+        assert health.available is False and health.detail["cli_path"] is None
+        with pytest.raises(CliNotFound):
+            await collect(backend, request_for(kind, "hi"))
+        assert list(temp_base.iterdir()) == []
 
 
-async def test_version_and_models(kind: str, backend: Backend) -> None:
+async def test_version_models_and_mode(variant: str, kind: str, backend: Backend) -> None:
     health = await backend.health()
     version = health.detail["version"]
     assert health.available and version is not None and ("1.0.102" in version or "2.1.197" in version)
     models = [m.id for m in await backend.list_models()]
     assert ("gpt-5.4" if kind == "copilot" else "sonnet") in models
+    assert health.detail["mode"] == {"copilot-oneshot": "oneshot", "copilot-headless": "headless",
+                                     "claude-oneshot": "oneshot", "claude-pool": "pool"}[variant]
+    stats = backend.stats()
+    assert all(isinstance(v, int) for v in stats.values())
+    assert stats["processes_warm"] == (0 if variant.endswith("oneshot") else 1)
 
 
 async def test_operator_model_list_replaces_discovery(kind: str, cli_env: dict[str, str], temp_base: Path) -> None:
@@ -206,8 +295,18 @@ async def test_cli_state_does_not_grow(kind: str, backend: Backend, cli_env: dic
         await collect(backend, request_for(kind, "hi"))
     if kind == "copilot":
         state = home / ".copilot" / "session-state"
-        sessions = [p for p in state.iterdir() if not p.name.startswith(".")] if state.exists() else []
-        assert sessions == []
+
+        def sessions() -> list[Path]:
+            return [p for p in state.iterdir() if not p.name.startswith(".")] if state.exists() else []
+
+        await wait_until(lambda: sessions() == [], 5)  # headless sessions are deleted just after the answer
     else:
         projects = home / ".claude" / "projects"
         assert not projects.exists() or not list(projects.rglob("*.jsonl"))
+
+
+async def test_concurrent_requests_each_get_their_own_answer(kind: str, backend: Backend) -> None:
+    replies = [f"answer number {i}" for i in range(6)]
+    results = await asyncio.gather(*(collect(backend, request_for(kind, f"[[fake:reply={r}]]")) for r in replies))
+    assert [text_of(events) for events in results] == replies
+

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from executors.jsonrpc import (
+from executors.copilot.jsonrpc import (
     ConnectionLost,
     JsonRpcConnection,
     Notification,

@@ -71,6 +71,8 @@ class BridgeProcess:
             "PORT": str(self.port),
             "SERVICE": "copilot",
             "COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"),
+            "COPILOT_MODE": "oneshot",  # these tests read one-shot runs' records
+            "CLAUDE_MODE": "oneshot",
             "TEMP_DIR_BASE": str(tmp_path / "bridge-tmp"),
             "LOG_DIR": str(self.log_dir),
             "LOG_FORMAT": "json",

@@ -38,6 +38,9 @@ class ScriptedBackend:
     async def health(self) -> BackendHealth:
         return BackendHealth(available=True)
 
+    def stats(self) -> dict[str, int]:
+        return {"requests_active": len(self.requests) - self.closed}
+
     async def start(self) -> None:
         return None
 

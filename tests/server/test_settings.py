@@ -19,6 +19,20 @@ def test_defaults_match_the_original_project() -> None:
     assert copilot.cli.enable_tools is False and settings.enable_tool_call_conversion is True  # type: ignore[attr-defined]
 
 
+def test_long_lived_modes_are_the_default_and_read() -> None:
+    defaults = Settings.from_env({}).backends
+    copilot, claude = defaults["copilot"], defaults["claude"]
+    assert copilot.mode == "auto" and claude.mode == "auto"  # type: ignore[attr-defined]
+    assert (copilot.headless.recycle_sessions, copilot.headless.recycle_rss_mb) == (1000, 1024)  # type: ignore[attr-defined]
+    assert (claude.pool.size, claude.pool.idle_timeout_s, claude.pool.memory_mb, claude.pool.models) == (1, 300.0, 1024, ())  # type: ignore[attr-defined]
+    read = Settings.from_env({"COPILOT_MODE": "Headless", "COPILOT_RECYCLE_SESSIONS": "0", "CLAUDE_MODE": "pool",
+                              "CLAUDE_POOL_SIZE": "2", "CLAUDE_POOL_MODELS": "sonnet, opus", "CLAUDE_POOL_IDLE_TIMEOUT": "30"}).backends
+    assert read["copilot"].mode == "headless" and read["copilot"].headless.recycle_sessions == 0  # type: ignore[attr-defined]
+    pool = read["claude"].pool  # type: ignore[attr-defined]
+    assert read["claude"].mode == "pool" and (pool.size, pool.models, pool.idle_timeout_s) == (2, ("sonnet", "opus"), 30.0)  # type: ignore[attr-defined]
+    assert pool.pause_on_deaths is False  # only auto stops pooling when processes keep dying
+
+
 def test_values_are_read() -> None:
     settings = Settings.from_env({
         "PORT": "8080", "HOST": "0.0.0.0", "API_KEY": "k1", "SERVICE": "both", "DEFAULT_MODEL": "claude/sonnet",
@@ -51,6 +65,15 @@ def test_unknown_service_names_the_configured_backends() -> None:
         ({"TOOL_DIALECTS": "nonsense"}, "TOOL_DIALECTS"),
         ({"TOOL_DIALECTS": "gpt-*=klingon"}, "TOOL_DIALECTS"),
         ({"STREAM_KEEPALIVE": "0"}, "STREAM_KEEPALIVE"),
+        ({"COPILOT_MODE": "server"}, "COPILOT_MODE"),
+        ({"COPILOT_MODE": "headless", "ENABLE_CLI_TOOLS": "true"}, "COPILOT_MODE"),
+        ({"COPILOT_MODE": "headless", "COPILOT_PROVIDER_API_KEY_COMMAND": "pass show k"}, "COPILOT_MODE"),
+        ({"COPILOT_RECYCLE_SESSIONS": "-1"}, "COPILOT_RECYCLE_SESSIONS"),
+        ({"COPILOT_RECYCLE_RSS_MB": "lots"}, "COPILOT_RECYCLE_RSS_MB"),
+        ({"CLAUDE_MODE": "warm"}, "CLAUDE_MODE"),
+        ({"CLAUDE_POOL_SIZE": "17"}, "CLAUDE_POOL_SIZE"),
+        ({"CLAUDE_POOL_IDLE_TIMEOUT": "0"}, "CLAUDE_POOL_IDLE_TIMEOUT"),
+        ({"CLAUDE_POOL_MEMORY_MB": "-5"}, "CLAUDE_POOL_MEMORY_MB"),
     ],
 )
 def test_bad_values_name_the_variable(env: dict[str, str], key: str) -> None:

@@ -24,135 +24,45 @@ import asyncio
 import contextlib
 import itertools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
 from typing import Any, Self
 
 import structlog
 
-from executors.errors import CliFailed
+from executors.copilot.framing import MAX_BODY_BYTES, MAX_HEADER_BYTES, encode_frame, read_frame
+from executors.copilot.rpc import (
+    ConnectionLost,
+    JsonRpcError,
+    Notification,
+    ProtocolViolation,
+    RpcCallError,
+    Subscription,
+    SubscriptionOverflow,
+    process_exit,
+    reject_server_requests,
+)
+
+__all__ = [
+    "ConnectionLost",
+    "JsonRpcConnection",
+    "JsonRpcError",
+    "Notification",
+    "ProtocolViolation",
+    "RpcCallError",
+    "Subscription",
+    "SubscriptionOverflow",
+    "process_exit",
+    "reject_server_requests",
+]
 
 log = structlog.get_logger(__name__)
 
-MAX_HEADER_BYTES = 8 * 1024
-MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_PENDING_NOTIFICATIONS = 10_000
 # After the process exits, stdout may still hold its last frames; read them before failing.
 EXIT_DRAIN_S = 0.5
 
 ServerRequestHandler = Callable[[str, Any], Awaitable[Any]]
-
-
-class JsonRpcError(CliFailed):
-    """Anything that went wrong talking JSON-RPC to a CLI."""
-
-
-class RpcCallError(JsonRpcError):
-    """The server answered a request with a JSON-RPC error object."""
-
-    def __init__(
-        self, backend: str, method: str, code: int, message: str, data: Any = None
-    ) -> None:
-        super().__init__(backend, message)
-        self.method = method
-        self.code = code
-        self.data = data
-
-
-class ConnectionLost(JsonRpcError):
-    """The server is gone (stdout closed, process exited) or broke the framing."""
-
-
-class ProtocolViolation(ConnectionLost):
-    """A frame was malformed or over a size limit; the stream cannot be trusted after it."""
-
-
-class SubscriptionOverflow(JsonRpcError):
-    """A subscriber fell more than `max_pending` notifications behind and was cut off."""
-
-
-@dataclass(frozen=True, slots=True)
-class Notification:
-    """One server notification, e.g. method `session.event` with params {sessionId, event}."""
-
-    method: str
-    params: Any
-
-    @property
-    def event(self) -> dict[str, Any] | None:
-        """The `event` of a `session.event` notification, else None."""
-        if self.method == "session.event" and isinstance(self.params, dict):
-            event = self.params.get("event")
-            return event if isinstance(event, dict) else None
-        return None
-
-
-async def reject_server_requests(method: str, params: Any) -> Any:
-    """Default answer to any server-to-client request: "method not found", i.e. a refusal."""
-    raise RpcCallError("jsonrpc", method, -32601, f"Unhandled method {method}")
-
-
-async def process_exit(proc: asyncio.subprocess.Process, poll_s: float = 0.1) -> int:
-    """proc's exit status as soon as it exits.
-
-    `proc.wait()` also waits until every pipe is closed, which a grandchild holding stdout can
-    delay forever; the return code is known at once.
-    """
-    while proc.returncode is None:
-        await asyncio.sleep(poll_s)
-    return proc.returncode
-
-
-class Subscription:
-    """The notifications of one sessionId, in arrival order; fails once the connection is lost."""
-
-    def __init__(self, conn: JsonRpcConnection, session_id: str, max_pending: int) -> None:
-        self.session_id = session_id
-        self._conn = conn
-        self._max_pending = max_pending
-        self._queue: asyncio.Queue[Notification | JsonRpcError] = asyncio.Queue()
-        self._failed = False
-
-    def _push(self, note: Notification) -> None:
-        if self._failed:
-            return
-        if self._queue.qsize() >= self._max_pending:
-            # Never block the reader (that would stall every other session): cut this one off.
-            behind = f"session {self.session_id} fell {self._max_pending} notifications behind"
-            self._fail(SubscriptionOverflow(self._conn.label, behind))
-            return
-        self._queue.put_nowait(note)
-
-    def _fail(self, error: JsonRpcError) -> None:
-        if not self._failed:
-            self._failed = True
-            self._queue.put_nowait(error)
-
-    async def get(self) -> Notification:
-        """The next notification; notifications already received are delivered before an error."""
-        item = await self._queue.get()
-        if isinstance(item, JsonRpcError):
-            self._queue.put_nowait(item)  # every later get() fails the same way
-            raise item
-        return item
-
-    def __aiter__(self) -> AsyncIterator[Notification]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[Notification]:
-        while True:
-            yield await self.get()
-
-    def close(self) -> None:
-        """Stop routing this session's notifications here."""
-        self._conn._unsubscribe(self)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class JsonRpcConnection:
@@ -244,6 +154,10 @@ class JsonRpcConnection:
             raise type(exc)(self.label, exc.message, exit_code=exc.exit_code) from exc
         finally:
             self._pending.pop(request_id, None)
+            if not future.done():
+                future.cancel()
+            elif not future.cancelled():
+                future.exception()  # failed before it was awaited (a broken pipe): seen here
         error = message.get("error")
         if error is None:
             return message.get("result")
@@ -264,9 +178,9 @@ class JsonRpcConnection:
         """Route notifications whose params.sessionId is session_id here (one subscriber each)."""
         if session_id in self._subs:
             raise ValueError(f"session {session_id} already has a subscriber")
-        sub = Subscription(self, session_id, self._max_pending)
+        sub = Subscription(self.label, session_id, self._max_pending, self._unsubscribe)
         if self._error is not None:
-            sub._fail(self._error)
+            sub.fail(self._error)
         else:
             self._subs[session_id] = sub
         return sub
@@ -305,10 +219,10 @@ class JsonRpcConnection:
             raise type(lost)(self.label, lost.message, exit_code=lost.exit_code) from lost
 
     async def _send(self, message: dict[str, Any]) -> None:
-        body = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode()
+        frame = encode_frame(message)
         async with self._write_lock:
             try:
-                self._writer.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+                self._writer.write(frame)
                 await self._writer.drain()
             except (ConnectionError, RuntimeError) as exc:  # broken pipe, or a closed transport
                 lost = ConnectionLost(self.label, f"cannot write to the {self.label} server: {exc}")
@@ -325,13 +239,13 @@ class JsonRpcConnection:
             if not future.done():
                 future.set_exception(error)
         for sub in self._subs.values():
-            sub._fail(error)
+            sub.fail(error)
         self._subs.clear()
 
     async def _read_loop(self) -> None:
         try:
             while True:
-                body = await self._read_frame()
+                body = await read_frame(self._reader, self.label, self._max_header, self._max_body)
                 self._dispatch(body)
         except ConnectionLost as exc:
             self._fail(exc)
@@ -342,36 +256,6 @@ class JsonRpcConnection:
         except Exception as exc:  # a bug here must not leave callers waiting forever
             self._fail(ConnectionLost(self.label, f"the {self.label} reader failed: {exc!r}"))
             raise
-
-    async def _read_frame(self) -> bytes:
-        length: int | None = None
-        header_bytes = 0
-        while True:
-            try:
-                line = await self._reader.readline()
-            except ValueError as exc:  # a line over the stream's own limit
-                raise ProtocolViolation(self.label, "a frame header line is too long") from exc
-            if not line:
-                raise ConnectionLost(self.label, f"the {self.label} server closed stdout")
-            header_bytes += len(line)
-            if header_bytes > self._max_header:
-                too_long = f"a frame header is over {self._max_header} bytes"
-                raise ProtocolViolation(self.label, too_long)
-            if line in (b"\r\n", b"\n"):
-                if length is None:
-                    raise ProtocolViolation(self.label, "a frame has no Content-Length header")
-                break
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                try:
-                    length = int(value.strip())
-                except ValueError as exc:
-                    bad = f"bad Content-Length {value.strip()!r}"
-                    raise ProtocolViolation(self.label, bad) from exc
-        if length < 0 or length > self._max_body:
-            too_big = f"a frame of {length} bytes is over {self._max_body}"
-            raise ProtocolViolation(self.label, too_big)
-        return await self._reader.readexactly(length)
 
     def _dispatch(self, body: bytes) -> None:
         try:
@@ -401,7 +285,7 @@ class JsonRpcConnection:
         session_id = note.params.get("sessionId") if isinstance(note.params, dict) else None
         sub = self._subs.get(session_id) if isinstance(session_id, str) else None
         if sub is not None:
-            sub._push(note)
+            sub.push(note)
 
     async def _answer(self, request_id: Any, method: str, params: Any) -> None:
         log.info("jsonrpc_server_request", label=self.label, method=method)
