@@ -1,8 +1,15 @@
-"""What the bridge adds on top of the CLI: first-byte and total time, and a concurrency sweep.
+"""What the bridge costs on top of the CLI, side by side with the direct-CLI floor, in one run.
 
-Runs `python -m server` as a separate process with the fake CLIs (same token count and delay
-for the direct and the bridged runs), so the numbers measure the bridge, not a model.
-Usage: python bench/bridge_bench.py [--runs 20] [--max-concurrency 64]
+Runs `python -m server` as a separate process with the fake Copilot CLI (a reply of `--tokens`
+words, one every `--delay` seconds) and compares it with spawning the same fake CLI directly,
+with the same argv, from this process:
+- latency, sequential and interleaved: time to the first content, and a non-stream answer
+  against the moment the CLI printed its `result` line;
+- load: `--concurrency` clients (MAX_CONCURRENT_CLIS is raised to match) running `--requests`
+  requests back to back, alternating direct and bridged rounds: throughput, errors, the
+  server's CPU per streamed request and its peak RSS.
+The server runs with its default logging (LOG_LEVEL=info, LOG_REQUESTS on) unless --quiet-logs.
+Usage: python bench/bridge_bench.py [--runs 20] [--concurrency 64] [--requests 256] [--sweep]
 """
 
 from __future__ import annotations
@@ -15,12 +22,15 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_COPILOT = ROOT / "tests" / "fakes" / "bin" / "copilot"
+TARGETS = {"first": 2.0, "answer": 5.0, "ratio": 0.92, "cpu": 4.0, "rss": 60.0}
 
 
 def free_port() -> int:
@@ -30,45 +40,8 @@ def free_port() -> int:
 
 
 def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
+    ordered = sorted(values) or [0.0]
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def direct_run(prompt: str, workdir: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Spawn the fake CLI as the bridge would; seconds to first text delta and to exit."""
-    argv = [str(FAKE_COPILOT), "--model", "gpt-5.4", "--output-format", "json", "--stream", "on", "--no-color",
-            "--no-auto-update", "--disable-client-telemetry", "--no-ask-user", "--allow-all-tools",
-            "--available-tools", "__none__"]
-    started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(*argv, cwd=workdir, env=env, stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(prompt.encode())
-    proc.stdin.close()
-    first = None
-    async for line in proc.stdout:
-        if first is None and b"assistant.message_delta" in line:
-            first = time.perf_counter() - started
-    await proc.wait()
-    return first or 0.0, time.perf_counter() - started
-
-
-async def bridged_run(session: aiohttp.ClientSession, url: str, prompt: str) -> tuple[float, float, bool]:
-    """One streamed request; seconds to the first content byte and to [DONE], and success."""
-    body = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": prompt}]}
-    started = time.perf_counter()
-    first = None
-    ok = False
-    async with session.post(url, json=body) as resp:
-        if resp.status != 200:
-            await resp.read()
-            return 0.0, time.perf_counter() - started, False
-        async for line in resp.content:
-            if first is None and b'"content":"' in line and b'"content":""' not in line:
-                first = time.perf_counter() - started
-            if line.startswith(b"data: [DONE]"):
-                ok = True
-    return first or 0.0, time.perf_counter() - started, ok
 
 
 def cpu_seconds(pid: int) -> float:
@@ -77,39 +50,220 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def rss_mb(pid: int) -> float:
+def status_mb(pid: int, key: str) -> float:
+    """A size from /proc/PID/status (VmRSS now, VmHWM the peak) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-async def health_lag(session: aiohttp.ClientSession, base: str, stop: asyncio.Event, out: list[float]) -> None:
-    """Probe /health while streams run: a blocked event loop shows up as a slow answer.
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
-    With many CLIs starting at once on a small machine, /health also waits for CPU time.
-    """
-    while not stop.is_set():
+
+@dataclass(frozen=True)
+class Run:
+    """One request: seconds to the first content, to the answer (result line / [DONE] / body), ok."""
+
+    first: float
+    answer: float
+    ok: bool
+
+
+class Direct:
+    """Spawns the fake CLI the way the bridge does, in a fresh working dir each time."""
+
+    ARGV = ["--model", "gpt-5.4", "--output-format", "json", "--stream", "on", "--no-color",
+            "--no-auto-update", "--disable-client-telemetry", "--no-ask-user", "--allow-all-tools",
+            "--available-tools", "__none__"]
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.base = base
+        self.env = env
+
+    async def run(self, prompt: str) -> Run:
+        workdir = Path(tempfile.mkdtemp(dir=self.base))
         started = time.perf_counter()
-        async with session.get(base + "/health") as resp:
-            await resp.read()
-        out.append(time.perf_counter() - started)
-        await asyncio.sleep(0.05)
+        proc = await asyncio.create_subprocess_exec(
+            str(FAKE_COPILOT), *self.ARGV, cwd=workdir, env=self.env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True)  # as the bridge does; also its own scheduler autogroup, like the bridge's CLIs
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(prompt.encode())
+        proc.stdin.close()
+        first = result = None
+        async for line in proc.stdout:
+            if first is None and b'"assistant.message_delta"' in line:
+                first = time.perf_counter() - started
+            elif line.startswith(b'{"type":"result"'):
+                result = time.perf_counter() - started
+        code = await proc.wait()
+        return Run(first or 0.0, result or 0.0, code == 0 and result is not None)
 
 
-async def main(runs: int, max_concurrency: int) -> None:
+class Bridged:
+    """Sends chat completions to the bridge."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    async def stream(self, prompt: str) -> Run:
+        body = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": prompt}]}
+        started = time.perf_counter()
+        first = None
+        async with self.session.post(self.url, json=body) as resp:
+            if resp.status != 200:
+                await resp.read()
+                return Run(0.0, 0.0, False)
+            async for line in resp.content:
+                if first is None and b'"content":"' in line and b'"content":""' not in line:
+                    first = time.perf_counter() - started
+                elif line.startswith(b"data: [DONE]"):
+                    return Run(first or 0.0, time.perf_counter() - started, first is not None)
+        return Run(first or 0.0, 0.0, False)
+
+    async def whole(self, prompt: str) -> Run:
+        body = {"model": "copilot/gpt-5.4", "messages": [{"role": "user", "content": prompt}]}
+        started = time.perf_counter()
+        async with self.session.post(self.url, json=body) as resp:
+            data = await resp.read()
+            answered = time.perf_counter() - started
+        return Run(0.0, answered, resp.status == 200 and b'"content"' in data)
+
+
+async def closed_loop(concurrency: int, total: int, one: Callable[[], Awaitable[Run]]) -> tuple[float, list[Run]]:
+    """`concurrency` clients, each starting its next request when the last one ends, `total` in all."""
+    left = total
+    runs: list[Run] = []
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            try:
+                runs.append(await one())
+            except (aiohttp.ClientError, OSError, asyncio.TimeoutError):
+                runs.append(Run(0.0, 0.0, False))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started, runs
+
+
+def mark(ok: bool) -> str:
+    return "yes" if ok else "**no**"
+
+
+async def latency(direct: Direct, bridged: Bridged, prompt: str, runs: int) -> tuple[float, float, list[str]]:
+    d_runs, s_runs, w_runs = [], [], []
+    for _ in range(runs):  # interleaved, so machine noise hits both paths alike
+        d_runs.append(await direct.run(prompt))
+        s_runs.append(await bridged.stream(prompt))
+        w_runs.append(await bridged.whole(prompt))
+    d_first = statistics.median(r.first for r in d_runs) * 1000
+    d_result = statistics.median(r.answer for r in d_runs) * 1000
+    b_first = statistics.median(r.first for r in s_runs) * 1000
+    b_answer = statistics.median(r.answer for r in w_runs) * 1000
+    added_first, added_answer = b_first - d_first, b_answer - d_result
+    rows = [
+        f"| first content (median of {runs}) | {d_first:.1f} ms | {b_first:.1f} ms ({added_first:+.1f}) "
+        f"| ≤ +{TARGETS['first']:.0f} ms | {mark(added_first <= TARGETS['first'])} |",
+        f"| non-stream answer vs the CLI's `result` line (median of {runs}) | {d_result:.1f} ms | "
+        f"{b_answer:.1f} ms ({added_answer:+.1f}) | ≤ +{TARGETS['answer']:.0f} ms | {mark(added_answer <= TARGETS['answer'])} |",
+    ]
+    return added_first, added_answer, rows
+
+
+async def load(direct: Direct, bridged: Bridged, server_pid: int, prompt: str, concurrency: int,
+               requests: int, rounds: int) -> list[str]:
+    d_time = b_time = b_cpu = 0.0
+    d_runs: list[Run] = []
+    b_runs: list[Run] = []
+    for _ in range(rounds):  # alternating, so a busy minute on the machine hits both
+        elapsed, runs = await closed_loop(concurrency, requests, lambda: direct.run(prompt))
+        d_time += elapsed
+        d_runs += runs
+        cpu_before = cpu_seconds(server_pid)
+        elapsed, runs = await closed_loop(concurrency, requests, lambda: bridged.stream(prompt))
+        b_cpu += cpu_seconds(server_pid) - cpu_before
+        b_time += elapsed
+        b_runs += runs
+    d_ok = sum(r.ok for r in d_runs)
+    b_ok = sum(r.ok for r in b_runs)
+    d_rps, b_rps = d_ok / d_time, b_ok / b_time
+    ratio = b_rps / d_rps
+    errors = len(b_runs) - b_ok
+    cpu_ms = b_cpu * 1000 / len(b_runs)
+    peak = status_mb(server_pid, "VmHWM")
+    n = len(b_runs)
+    return [
+        f"| throughput at C={concurrency} ({n} streams) | {d_rps:.2f} req/s | {b_rps:.2f} req/s "
+        f"(**{ratio:.3f}** of the floor) | ≥ {TARGETS['ratio']} | {mark(ratio >= TARGETS['ratio'])} |",
+        f"| errors at C={concurrency} | {len(d_runs) - d_ok} | {errors} | 0 | {mark(errors == 0)} |",
+        f"| p50 / p95 stream time at C={concurrency} | {pct([r.answer for r in d_runs], .5) * 1000:.0f} / "
+        f"{pct([r.answer for r in d_runs], .95) * 1000:.0f} ms | {pct([r.answer for r in b_runs], .5) * 1000:.0f} / "
+        f"{pct([r.answer for r in b_runs], .95) * 1000:.0f} ms | | |",
+        f"| server CPU per streamed request at C={concurrency} | – | **{cpu_ms:.2f} ms** | ≤ {TARGETS['cpu']:.0f} ms "
+        f"| {mark(cpu_ms <= TARGETS['cpu'])} |",
+        f"| server RSS, peak (VmHWM) | – | {peak:.1f} MB | < {TARGETS['rss']:.0f} MB | {mark(peak < TARGETS['rss'])} |",
+    ]
+
+
+async def sweep(bridged: Bridged, direct: Direct, base: str, server_pid: int, prompt: str, top: int) -> None:
+    print("\n### Concurrency sweep (one burst per level)\n")
+    print("| streams | ok | req/s | p50 total (direct) | p95 first content (direct) | max /health | server CPU |")
+    print("|---|---|---|---|---|---|---|")
+    level = 1
+    while level <= top:
+        d_runs = await asyncio.gather(*(direct.run(prompt) for _ in range(level)))
+        stop = asyncio.Event()
+        lags: list[float] = []
+
+        async def probe() -> None:
+            while not stop.is_set():
+                started = time.perf_counter()
+                async with bridged.session.get(base + "/health") as resp:
+                    await resp.read()
+                lags.append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)
+
+        prober = asyncio.create_task(probe())
+        cpu_before = cpu_seconds(server_pid)
+        started = time.perf_counter()
+        b_runs = await asyncio.gather(*(bridged.stream(prompt) for _ in range(level)))
+        elapsed = time.perf_counter() - started
+        cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000 / level
+        stop.set()
+        await prober
+        good = [r for r in b_runs if r.ok]
+        print(f"| {level} | {len(good)} | {len(good) / elapsed:.1f} | {pct([r.answer for r in good], .5) * 1000:.0f} ms "
+              f"({pct([r.answer for r in d_runs], .5) * 1000:.0f}) | {pct([r.first for r in good], .95) * 1000:.0f} ms "
+              f"({pct([r.first for r in d_runs], .95) * 1000:.0f}) | {max(lags, default=0) * 1000:.0f} ms | {cpu_ms:.1f} ms |")
+        level *= 2
+
+
+async def main(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    (tmp / "direct").mkdir()
     port = free_port()
     env = {**os.environ, "HOME": str(tmp), "PORT": str(port), "SERVICE": "copilot",
-           "COPILOT_CLI_PATH": str(FAKE_COPILOT), "TEMP_DIR_BASE": str(tmp / "t"), "LOG_LEVEL": "warning",
-           "LOG_DIR": str(tmp / "logs"), "LOG_REQUESTS": "false", "MAX_CONCURRENT_CLIS": str(max_concurrency)}
+           "COPILOT_CLI_PATH": str(FAKE_COPILOT), "TEMP_DIR_BASE": str(tmp / "t"), "LOG_DIR": str(tmp / "logs"),
+           "MAX_CONCURRENT_CLIS": str(args.concurrency), "MAX_QUEUED_REQUESTS": str(4 * args.concurrency)}
+    env.pop("API_KEYS", None)
+    if args.quiet_logs:
+        env.update(LOG_LEVEL="warning", LOG_REQUESTS="false")
     server = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=ROOT, env=env,
                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    url = base + "/v1/chat/completions"
-    prompt = "[[fake:chunks=20]] [[fake:delay=0.01]] Say hi"
+    reply = " ".join(f"word{i}" for i in range(args.tokens))
+    prompt = f"[[fake:reply={reply}]] [[fake:chunks={args.tokens}]] [[fake:delay={args.delay}]] Say hi"
+    print(f"fake copilot, {args.tokens} tokens x {args.delay * 1000:g} ms; logging: "
+          f"{'LOG_LEVEL=warning, LOG_REQUESTS=false' if args.quiet_logs else 'defaults (info, LOG_REQUESTS on)'}; "
+          f"load average at start: {load_average()}\n")
     try:
-        timeout = aiohttp.ClientTimeout(total=120)
+        timeout = aiohttp.ClientTimeout(total=600)
         async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
             for _ in range(100):
                 try:
@@ -118,60 +272,34 @@ async def main(runs: int, max_concurrency: int) -> None:
                             break
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.1)
-            workdir = tmp / "direct"
-            workdir.mkdir()
-            await bridged_run(session, url, prompt)  # warm-up: model discovery, first spawn
-            direct, bridged = [], []
-            for _ in range(runs):  # interleaved, so machine noise hits both paths alike
-                direct.append(await direct_run(prompt, workdir, env))
-                bridged.append(await bridged_run(session, url, prompt))
-            d_first = statistics.median(d[0] for d in direct) * 1000
-            d_total = statistics.median(d[1] for d in direct) * 1000
-            b_first = statistics.median(b[0] for b in bridged) * 1000
-            b_total = statistics.median(b[1] for b in bridged) * 1000
-            print(f"## Overhead (median of {runs} sequential runs, fake copilot, 20 chunks x 10 ms)\n")
-            print("| path | first content byte | total |\n|---|---|---|")
-            print(f"| CLI spawned directly | {d_first:.1f} ms | {d_total:.1f} ms |")
-            print(f"| through the bridge | {b_first:.1f} ms | {b_total:.1f} ms |")
-            print(f"| added by the bridge | {b_first - d_first:+.1f} ms | {b_total - d_total:+.1f} ms |\n")
-            print("## Concurrency sweep (streams of 20 chunks x 50 ms)\n")
-            print("| streams | ok | errors | req/s | p50 total (direct) | p95 total (direct) | p95 first byte (direct) "
-                  "| max /health | server CPU | server RSS |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
-            sweep_prompt = "[[fake:chunks=20]] [[fake:delay=0.05]] Say hi"
-            level = 1
-            while level <= max_concurrency:
-                direct_level = await asyncio.gather(*(direct_run(sweep_prompt, workdir, env) for _ in range(level)))
-                d_totals = [d[1] * 1000 for d in direct_level]
-                d_firsts = [d[0] * 1000 for d in direct_level]
-                stop = asyncio.Event()
-                lags: list[float] = []
-                prober = asyncio.create_task(health_lag(session, base, stop, lags))
-                started = time.perf_counter()
-                cpu_before = cpu_seconds(server.pid)
-                results = await asyncio.gather(*(bridged_run(session, url, sweep_prompt) for _ in range(level)),
-                                               return_exceptions=True)
-                elapsed = time.perf_counter() - started
-                server_cpu = cpu_seconds(server.pid) - cpu_before
-                rss = rss_mb(server.pid)
-                stop.set()
-                await prober
-                good = [r for r in results if isinstance(r, tuple) and r[2]]
-                totals = [r[1] * 1000 for r in good] or [0.0]
-                firsts = [r[0] * 1000 for r in good] or [0.0]
-                print(f"| {level} | {len(good)} | {level - len(good)} | {len(good) / elapsed:.1f} | "
-                      f"{pct(totals, 0.5):.0f} ms ({pct(d_totals, 0.5):.0f}) | {pct(totals, 0.95):.0f} ms "
-                      f"({pct(d_totals, 0.95):.0f}) | {pct(firsts, 0.95):.0f} ms ({pct(d_firsts, 0.95):.0f}) | "
-                      f"{max(lags) * 1000 if lags else 0:.0f} ms | {server_cpu * 1000 / level:.1f} ms/stream | {rss:.0f} MB |")
-                level *= 2
+            direct, bridged = Direct(tmp / "direct", env), Bridged(session, base + "/v1/chat/completions")
+            for _ in range(3):  # warm-up: model discovery, first spawns, imports
+                await bridged.stream(prompt)
+                await bridged.whole(prompt)
+            rows: list[str] = []
+            if args.runs:
+                rows += (await latency(direct, bridged, prompt, args.runs))[2]
+            if args.requests:
+                rows += await load(direct, bridged, server.pid, prompt, args.concurrency, args.requests, args.rounds)
+            print("| measure | CLI spawned directly (floor) | through the bridge | target | met |")
+            print("|---|---|---|---|---|")
+            print("\n".join(rows))
+            if args.sweep:
+                await sweep(bridged, direct, base, server.pid, prompt, args.concurrency)
     finally:
         server.terminate()
         await server.wait()
+    print(f"\nload average at the end: {load_average()}")
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--max-concurrency", type=int, default=64)
-    args = parser.parse_args()
-    asyncio.run(main(args.runs, args.max_concurrency))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=20, help="sequential runs per path (0: skip)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=256, help="requests per load round and path (0: skip)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating direct/bridged load rounds")
+    parser.add_argument("--tokens", type=int, default=100)
+    parser.add_argument("--delay", type=float, default=0.005)
+    parser.add_argument("--quiet-logs", action="store_true", help="LOG_LEVEL=warning, LOG_REQUESTS=false")
+    parser.add_argument("--sweep", action="store_true", help="also a burst at 1, 2, 4 … concurrency streams")
+    asyncio.run(main(parser.parse_args()))
