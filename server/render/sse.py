@@ -4,6 +4,10 @@ It knows no wire format: an `SseFormat` turns events into frames. It owns what e
 needs: headers only once there is something to say (so early errors stay plain JSON errors),
 keep-alive comments while the backend is silent, the request deadline, and errors after the
 stream began, which become the format's in-stream error frames.
+
+Once started, the handler's own task reads the events and writes their frames: no task and no
+timer per event. A keep-alive task per stream wakes only when nothing was written for a
+keep-alive period, and one deadline timer per stream cancels the read when time is up.
 """
 
 from __future__ import annotations
@@ -41,29 +45,69 @@ class SseFormat(Protocol[E_contra]):
         """The frames that end a stream that failed after it began."""
 
 
-class _Pull(Generic[E]):
-    """Reads the next event without cancelling the generator when a keep-alive is due."""
+class _FirstEvent(Generic[E]):
+    """Waits for the first event without cancelling the generator when a keep-alive is due."""
 
     def __init__(self, events: AsyncIterator[E]) -> None:
-        self._events = events
-        self._task: asyncio.Task[E] | None = None
+        self.task: asyncio.Task[E] = asyncio.ensure_future(anext(events))
 
-    async def next(self, timeout: float) -> E | None:
-        """The next event, None on timeout; StopAsyncIteration at the end."""
-        if self._task is None:
-            self._task = asyncio.ensure_future(anext(self._events))
-        done, _ = await asyncio.wait({self._task}, timeout=timeout)
-        if not done:
-            return None
-        task, self._task = self._task, None
-        return task.result()
+    async def before(self, start_by: float, deadline_at: float) -> E | None:
+        """The first event; None when `start_by` passed first; TimeoutError at the request deadline."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = loop.time()
+            if now >= deadline_at:
+                raise TimeoutError
+            if now >= start_by:
+                return None
+            done, _ = await asyncio.wait({self.task}, timeout=start_by - now)
+            if done:
+                return self.task.result()
 
     async def cancel(self) -> None:
-        """Stop a pending read (the generator is closed by its owner)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+        """Stop the pending read (the generator is closed by its owner)."""
+        self.task.cancel()
+        with contextlib.suppress(BaseException):
+            await self.task
+
+
+class _Writer:
+    """The started response: writes frames, remembers when it last wrote, keeps a silent stream alive."""
+
+    def __init__(self, response: web.StreamResponse, keepalive_s: float) -> None:
+        self.response = response
+        self._loop = asyncio.get_running_loop()
+        self._keepalive_s = keepalive_s
+        self.last_write = self._loop.time()
+        self._reader = asyncio.current_task()
+        self._keepalive: asyncio.Task[None] | None = None
+
+    def __enter__(self) -> _Writer:
+        self._keepalive = asyncio.create_task(self._keep_alive())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._keepalive is not None:
+            self._keepalive.cancel()
+
+    async def write(self, data: bytes) -> None:
+        """Write frames now."""
+        await self.response.write(data)
+        self.last_write = self._loop.time()
+
+    async def _keep_alive(self) -> None:
+        # Sleeps until a keep-alive period after the last write; a write meanwhile moves that on.
+        while True:
+            wait = self.last_write + self._keepalive_s - self._loop.time()
+            if wait > 0.001:
+                await asyncio.sleep(wait)
+                continue
+            try:
+                await self.write(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
+            except ConnectionResetError:
+                if self._reader is not None:
+                    self._reader.cancel()  # stop waiting for the backend: nobody reads the answer
+                return
 
 
 async def stream_sse(
@@ -76,14 +120,14 @@ async def stream_sse(
 ) -> web.StreamResponse:
     """Send SSE from the first event on; errors before it propagate as plain JSON errors."""
     facts = request[FACTS]
-    pull = _Pull(events)
     loop = asyncio.get_running_loop()
+    first_event = _FirstEvent(events)
     try:
-        first = await _next_before(pull, min(deadline_at, loop.time() + keepalive_s), deadline_at)
+        first = await first_event.before(min(deadline_at, loop.time() + keepalive_s), deadline_at)
     except StopAsyncIteration:
         raise RuntimeError("the event stream ended before its last event") from None
     except BaseException:
-        await pull.cancel()
+        await first_event.cancel()
         raise
     response = web.StreamResponse(headers={
         "Content-Type": "text/event-stream; charset=utf-8",
@@ -91,20 +135,31 @@ async def stream_sse(
         "X-Accel-Buffering": "no",
         **headers,
     })
-    await response.prepare(request)
     try:
-        await response.write(fmt.opening())
-        await _pump(response, pull, first, fmt, deadline_at, keepalive_s, facts)
+        await response.prepare(request)
+    except BaseException:
+        await first_event.cancel()
+        raise
+    try:
+        with _Writer(response, keepalive_s) as writer:
+            await writer.write(fmt.opening() if first is not None else fmt.opening() + KEEPALIVE_FRAME)
+            async with asyncio.timeout_at(deadline_at):
+                if first is None:  # started by the keep-alive: the first event is still on its way
+                    first = await first_event.task
+                await _pump(writer, events, first, fmt, facts)
     except asyncio.CancelledError as exc:
-        await pull.cancel()
+        await first_event.cancel()
         if SHUTDOWN_CANCEL in exc.args:  # the server is stopping: end the stream cleanly, then go
             await _end_with_error(response, fmt, ServerShuttingDown("the server is shutting down; retry the request"), facts)
         raise
     except ConnectionResetError:
-        await pull.cancel()
+        await first_event.cancel()
         raise
+    except StopAsyncIteration:
+        await _end_with_error(response, fmt, RuntimeError("the event stream ended before its last event"), facts)
+        return response
     except Exception as exc:  # noqa: BLE001 - once streaming, every error becomes an in-stream event
-        await pull.cancel()
+        await first_event.cancel()
         await _end_with_error(response, fmt, exc, facts)
         return response
     with contextlib.suppress(ConnectionResetError):
@@ -122,43 +177,13 @@ async def _end_with_error(response: web.StreamResponse, fmt: SseFormat[E], exc: 
         await response.write_eof()
 
 
-async def _next_before(pull: _Pull[E], start_by: float, deadline_at: float) -> E | None:
-    """The first event; None when `start_by` passed first; TimeoutError at the request deadline."""
-    loop = asyncio.get_running_loop()
+async def _pump(writer: _Writer, events: AsyncIterator[E], event: E, fmt: SseFormat[E], facts: RequestFacts) -> None:
+    """Write each event's frames as it arrives, up to the last one."""
     while True:
-        now = loop.time()
-        if now >= deadline_at:
-            raise TimeoutError
-        if now >= start_by:
-            return None
-        event = await pull.next(timeout=start_by - now)
-        if event is not None:
-            return event
-
-
-async def _pump(
-    response: web.StreamResponse,
-    pull: _Pull[E],
-    event: E | None,
-    fmt: SseFormat[E],
-    deadline_at: float,
-    keepalive_s: float,
-    facts: RequestFacts,
-) -> None:
-    loop = asyncio.get_running_loop()
-    while True:
-        if event is None:
-            if loop.time() >= deadline_at:
-                raise TimeoutError
-            await response.write(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
-        else:
-            data, last = fmt.frames(event)
-            if data:
-                await response.write(data)
-            if last:
-                facts.stream_done = True
-                return
-        try:
-            event = await pull.next(timeout=max(0.0, min(keepalive_s, deadline_at - loop.time())))
-        except StopAsyncIteration:
-            raise RuntimeError("the event stream ended before its last event") from None
+        data, last = fmt.frames(event)
+        if data:
+            await writer.write(data)
+        if last:
+            facts.stream_done = True
+            return
+        event = await anext(events)
