@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Mapping
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Protocol, Self, TypeVar
 
 import structlog
 from aiohttp import web
@@ -82,7 +82,7 @@ class _Writer:
         self._reader = asyncio.current_task()
         self._keepalive: asyncio.Task[None] | None = None
 
-    def __enter__(self) -> _Writer:
+    def __enter__(self) -> Self:
         self._keepalive = asyncio.create_task(self._keep_alive())
         return self
 
