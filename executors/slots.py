@@ -19,9 +19,8 @@ class CliSlots:
         self.waiting = 0
         self.in_use = 0
 
-    @asynccontextmanager
-    async def slot(self, backend: str = "cli") -> AsyncIterator[None]:
-        """Hold one slot for the body of the `async with`."""
+    async def acquire(self, backend: str = "cli") -> None:
+        """Wait for a free slot (BackendBusy when the queue is full); `release()` gives it back."""
         if self._semaphore.locked() and self.waiting >= self._queued_limit:
             raise BackendBusy(backend, "too many requests are waiting for a CLI slot; retry shortly")
         self.waiting += 1
@@ -30,8 +29,17 @@ class CliSlots:
         finally:
             self.waiting -= 1
         self.in_use += 1
+
+    def release(self) -> None:
+        """Give back a slot taken with `acquire()` (from any task)."""
+        self.in_use -= 1
+        self._semaphore.release()
+
+    @asynccontextmanager
+    async def slot(self, backend: str = "cli") -> AsyncIterator[None]:
+        """Hold one slot for the body of the `async with`."""
+        await self.acquire(backend)
         try:
             yield
         finally:
-            self.in_use -= 1
-            self._semaphore.release()
+            self.release()

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from executors import BackendContext, CliSlots, build_backends
 from server.api import add_routes
-from server.keys import BACKENDS, CATALOG, SETTINGS, SLOTS
+from server.keys import BACKENDS, BACKGROUND, CATALOG, SETTINGS, SLOTS
 from server.middleware.auth import require_api_key
 from server.middleware.context import request_context
 from server.middleware.cors import cors_preflight
@@ -48,6 +48,7 @@ def create_app(settings: Settings, *, env: Mapping[str, str] | None = None) -> w
     backends = build_backends(settings.backends, settings.services, context)
     app[SETTINGS] = settings
     app[SLOTS] = slots
+    app[BACKGROUND] = context.background
     app[BACKENDS] = backends
     app[CATALOG] = ModelCatalog(backends, settings.models_cache_ttl_s)
     app.cleanup_ctx.extend([_temp_base, _backends, inflight_ctx, rate_limiter_ctx, request_log_ctx])
@@ -77,3 +78,4 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
                 await backend.aclose()
             except Exception:
                 log.exception("backend_close_failed", backend=backend.name)
+        await app[BACKGROUND].drain()  # what finished answers left running: CLIs exiting, files going

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from executors import Backend, CliSlots
+from executors import Backend, Background, CliSlots
 from server.facts import RequestFacts
 from server.pipeline.catalog import ModelCatalog
 from server.settings import Settings
@@ -15,6 +15,7 @@ SETTINGS = web.AppKey("settings", Settings)
 BACKENDS = web.AppKey("backends", Mapping[str, Backend])
 CATALOG = web.AppKey("catalog", ModelCatalog)
 SLOTS = web.AppKey("slots", CliSlots)
+BACKGROUND = web.AppKey("background", Background)
 
 FACTS = web.RequestKey("facts", RequestFacts)
 RATE_HEADERS = web.RequestKey("rate_headers", dict[str, str])

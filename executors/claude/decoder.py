@@ -50,11 +50,20 @@ class ClaudeDecoder:
         self._streamed = bool(text)
         return [TextDelta(text)] if text else []
 
+    def result(self) -> list[BackendEvent] | None:
+        """The usage once the `result` line reported success."""
+        if self._result is None or self._result.get("is_error") or self._auth_failed:
+            return None
+        return self._usage(self._result)
+
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Raise the run's error, or return its usage."""
         result = self._result or {}
         if result.get("is_error") or exit_code != 0:
             raise self._failure(result, exit_code, stderr, stray_stdout)
+        return self._usage(result)
+
+    def _usage(self, result: Mapping[str, Any]) -> list[BackendEvent]:
         usage = result.get("usage")
         if not isinstance(usage, dict):
             return [UsageReport(0, 0, estimated=True)]

@@ -7,12 +7,12 @@ import time
 from collections.abc import AsyncIterator, Callable, Mapping
 
 from executors.cli.config import CliConfig
+from executors.cli.lease import RunLease
 from executors.cli.running import CliLauncher, LaunchSpec
 from executors.cli.transcript import render_transcript
 from executors.events import BackendEvent, RunInfo
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
 from executors.request import BackendRequest
-from tempdirs import RequestTempDir
 
 AuthCheck = Callable[[Mapping[str, str]], tuple[bool, str]]
 VERSION_TTL_S = 300.0  # `--version` spawns the CLI; /health is polled often
@@ -55,15 +55,19 @@ class CliBackend:
     async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
         """Render the prompt, take a slot and a temp dir, run the CLI, yield what it prints."""
         rendered = render_transcript(request)
-        async with self._context.slots.slot(self._name), RequestTempDir(self._context.temp_base) as workdir:
+        lease = RunLease(self._context.slots, self._context.background)
+        try:
+            workdir = await lease.open(self._name, self._context.temp_base)
             yield RunInfo(temp_dir=str(workdir))
-            running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
-            try:
-                await running.send(rendered.prompt)
-                async for event in running.events():
-                    yield event
-            finally:
-                await running.close()
+            running = lease.running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
+            await running.send(rendered.prompt)
+            async for event in running.events():
+                yield event
+        except BaseException:
+            await lease.release()  # client gone, timeout or failure: stop the CLI now
+            raise
+        # The answer is complete: the CLI's exit and the clean-up finish without delaying it.
+        self._context.background.spawn(lease.settle())
 
     async def list_models(self) -> list[ModelEntry]:
         """The CLI's model ids (or the operator's list), each with its maker."""
@@ -89,4 +93,6 @@ class CliBackend:
         """Nothing to warm up for one-shot runs."""
 
     async def aclose(self) -> None:
-        """Nothing outlives a one-shot run."""
+        """Wait for finished runs still settling (their CLIs exiting, their files going)."""
+        await self._context.background.drain()
+

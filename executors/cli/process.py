@@ -7,7 +7,7 @@ import contextlib
 import os
 import signal
 import weakref
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import structlog
@@ -27,6 +27,8 @@ class CliProcess:
     def __init__(self, backend: str, proc: asyncio.subprocess.Process) -> None:
         self.backend = backend
         self._proc = proc
+        assert proc.stdout is not None
+        self._stdout = proc.stdout
         self._stderr = bytearray()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
         self._closed = False
@@ -77,18 +79,12 @@ class CliProcess:
         finally:
             stdin.close()
 
-    async def lines(self) -> AsyncIterator[bytes]:
-        """Yield stdout lines as they are printed, without their line ending."""
-        stdout = self._proc.stdout
-        assert stdout is not None
-        while True:
-            try:
-                line = await stdout.readline()
-            except ValueError as exc:  # LimitOverrunError surfaces as ValueError from readline
-                raise CliOutputError(self.backend, f"the {self.backend} CLI printed a line over {LINE_LIMIT} bytes") from exc
-            if not line:
-                return
-            yield line.rstrip(b"\r\n")
+    async def readline(self) -> bytes:
+        """The next stdout line with its line ending; b"" at the end of output."""
+        try:
+            return await self._stdout.readline()
+        except ValueError as exc:  # LimitOverrunError surfaces as ValueError from readline
+            raise CliOutputError(self.backend, f"the {self.backend} CLI printed a line over {LINE_LIMIT} bytes") from exc
 
     async def wait(self) -> tuple[int, str]:
         """Wait for exit; return the exit status and the tail of stderr."""
@@ -96,6 +92,17 @@ class CliProcess:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=2)
         return code, self._stderr.decode("utf-8", "replace")
+
+    async def wait_exit(self, timeout_s: float) -> int | None:
+        """Wait up to `timeout_s` for the CLI to exit on its own; its exit status, or None."""
+        try:
+            return await asyncio.wait_for(self._proc.wait(), timeout=timeout_s)
+        except TimeoutError:
+            return None
+
+    def stderr_tail(self) -> str:
+        """What the CLI printed on stderr so far (the last STDERR_KEEP bytes)."""
+        return self._stderr.decode("utf-8", "replace")
 
     async def close(self, grace_s: float) -> None:
         """Terminate the whole process group, kill it after the grace period, and reap."""

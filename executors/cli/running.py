@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from executors.events import BackendEvent
 log = structlog.get_logger(__name__)
 
 STRAY_KEEP = 8192
+# The CLIs exit tens of ms after printing their result; one still running this long is stopped.
+EXIT_AFTER_ANSWER_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +42,13 @@ class OutputDecoder(Protocol):
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Called at exit: raise the CLI's error, or return the final events (usage)."""
 
+    def result(self) -> list[BackendEvent] | None:
+        """The final events once the CLI has reported a successful end (its last line), before it exits.
+
+        None until then, and None for a reported failure: its message may need the exit status
+        and stderr, so that waits for the exit and `finish`.
+        """
+
 
 class PromptChannel(Protocol):
     """How a backend delivers the system prompt and prompt to a started process."""
@@ -50,7 +58,12 @@ class PromptChannel(Protocol):
 
 
 class RunningCli:
-    """A started CLI process: hand it the prompt once, then read its events, then close it."""
+    """A started CLI process: hand it the prompt once, then read its events, then close it.
+
+    The answer is complete as soon as the CLI reports its result, which it prints before it
+    exits: `events()` ends right there, and `settle()` (off the answer's path) lets the process
+    exit on its own. `close()` stops it at once (client gone, error, timeout).
+    """
 
     def __init__(
         self,
@@ -62,7 +75,7 @@ class RunningCli:
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.process = process
-        self._on_close = on_close
+        self.cleanup_files = on_close  # blocking file clean-up, to run once the process is gone
         self._decoder = decoder
         self._channel = channel
         self._grace_s = grace_s
@@ -76,26 +89,42 @@ class RunningCli:
         await self._channel.deliver(self.process, prompt, system_prompt)
 
     async def events(self) -> AsyncIterator[BackendEvent]:
-        """Yield events as the CLI prints them; raise the CLI's error when it fails."""
+        """Yield events as the CLI prints them, up to its reported result; raise the CLI's error when it fails."""
         stray = bytearray()
-        async for line in self.process.lines():
+        readline = self.process.readline
+        decoder = self._decoder
+        while line := await readline():
             event = _decode_json(line)
             if event is None:
                 if len(stray) < STRAY_KEEP:
-                    stray += line[: STRAY_KEEP - len(stray)] + b"\n"
+                    stray += line.rstrip(b"\r\n")[: STRAY_KEEP - len(stray)] + b"\n"
                 continue
-            for item in self._decoder.feed(event):
+            for item in decoder.feed(event):
                 yield item
+            final = decoder.result()
+            if final is not None:
+                for item in final:
+                    yield item
+                return
         code, stderr = await self.process.wait()
-        log.info("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
-        for item in self._decoder.finish(code, stderr, stray.decode("utf-8", "replace")):
+        log.debug("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
+        for item in decoder.finish(code, stderr, stray.decode("utf-8", "replace")):
             yield item
+
+    async def settle(self, timeout_s: float = EXIT_AFTER_ANSWER_S) -> None:
+        """After a complete answer: give the CLI `timeout_s` to exit on its own (`close()` stops it then)."""
+        code = await self.process.wait_exit(timeout_s)
+        if code is None:
+            log.warning("cli_slow_to_exit", backend=self.process.backend, pid=self.process.pid, waited_s=timeout_s)
+        elif code != 0:
+            log.warning("cli_failed_after_answer", backend=self.process.backend, pid=self.process.pid,
+                        returncode=code, stderr=self.process.stderr_tail()[-500:])
+        else:
+            log.debug("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
 
     async def close(self) -> None:
         """Stop the process group (if still running) and reap it."""
         await self.process.close(self._grace_s)
-        if self._on_close is not None:
-            await asyncio.to_thread(self._on_close)  # file-system cleanup stays off the event loop
 
 
 class CliLauncher(Protocol):

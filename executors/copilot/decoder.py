@@ -59,6 +59,12 @@ class CopilotDecoder:
         events.append(TextDelta(text))
         return events
 
+    def result(self) -> list[BackendEvent] | None:
+        """The usage once the `result` line reported success (copilot writes the usage file before it)."""
+        if self._result is None or self._error is not None or self._result.get("exitCode") != 0:
+            return None
+        return [self._usage()]
+
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Raise the run's error, or return its usage."""
         result_code = self._result.get("exitCode") if self._result else None

@@ -11,12 +11,13 @@ from server.pipeline.tool_protocol import DialectToolProtocol
 from tests.conftest import FAKE_BIN
 
 MODEL = {"copilot": "gpt-5.4", "claude": "sonnet"}
+TEST_SETTINGS = {"COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"), "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
+                 "KILL_GRACE_MS": "300"}
 
 
 def make_backend(kind: str, env: dict[str, str], temp_base: Path, *, config: dict[str, str] | None = None) -> Backend:
     """The backend `kind` built from env-style settings, pointed at the fake CLIs."""
-    settings_env = {"COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"), "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
-                    "KILL_GRACE_MS": "300", **(config or {})}
+    settings_env = {**TEST_SETTINGS, **(config or {})}
     temp_base.mkdir(parents=True, exist_ok=True)
     context = BackendContext(env, temp_base, CliSlots(8, 8), request_timeout_s=20)
     return read_backend_configs(settings_env)[kind].build(context)

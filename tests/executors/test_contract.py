@@ -5,14 +5,32 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from executors import Backend, CliFailed, CliModelRejected, CliNotFound, RunInfo, TextDelta, UsageReport
+from executors import (
+    Backend,
+    BackendContext,
+    CliFailed,
+    CliModelRejected,
+    CliNotFound,
+    CliSlots,
+    RunInfo,
+    TextDelta,
+    UsageReport,
+    read_backend_configs,
+)
 from tests.conftest import cli_records, scenario
-from tests.executors.backend_helpers import collect, make_backend, pid_alive, request_for
+from tests.executors.backend_helpers import (
+    TEST_SETTINGS,
+    collect,
+    make_backend,
+    pid_alive,
+    request_for,
+)
 
 BACKENDS = ["copilot", "claude"]
 
@@ -32,8 +50,10 @@ def temp_base(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def backend(kind: str, cli_env: dict[str, str], temp_base: Path) -> Backend:
-    return make_backend(kind, cli_env, temp_base)
+async def backend(kind: str, cli_env: dict[str, str], temp_base: Path) -> AsyncIterator[Backend]:
+    built = make_backend(kind, cli_env, temp_base)
+    yield built
+    await built.aclose()  # as the server does when it stops: runs still settling finish
 
 
 async def test_ok_streams_text_and_reports_usage(kind: str, backend: Backend) -> None:
@@ -72,6 +92,7 @@ async def test_argv_is_the_measured_one_and_prompt_goes_on_stdin(
     (info,) = [e for e in events if isinstance(e, RunInfo)]
     assert info.temp_dir is not None and Path(record["cwd"]).resolve() == Path(info.temp_dir).resolve()
     assert Path(info.temp_dir).parent.resolve() == temp_base.resolve()
+    await backend.aclose()  # the answer does not wait for the clean-up; closing the backend does
     assert not Path(info.temp_dir).exists()  # removed once the run ended
 
 
@@ -194,6 +215,7 @@ async def test_cli_state_does_not_grow(kind: str, backend: Backend, cli_env: dic
     home = Path(cli_env["HOME"])
     for _ in range(3):
         await collect(backend, request_for(kind, "hi"))
+    await backend.aclose()  # the clean-up runs after the answer; closing waits for it
     if kind == "copilot":
         state = home / ".copilot" / "session-state"
         sessions = [p for p in state.iterdir() if not p.name.startswith(".")] if state.exists() else []
@@ -201,3 +223,56 @@ async def test_cli_state_does_not_grow(kind: str, backend: Backend, cli_env: dic
     else:
         projects = home / ".claude" / "projects"
         assert not projects.exists() or not list(projects.rglob("*.jsonl"))
+
+
+async def test_the_answer_ends_at_the_result_line_and_the_cli_exits_after(
+    kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    backend = make_backend(kind, {**cli_env, "FAKE_CLI_LINGER": "1.5"}, temp_base)
+    started = time.monotonic()
+    events = await collect(backend, request_for(kind, "Say hi"))
+    answered = time.monotonic() - started
+    assert text_of(events) == "Hello from mock."
+    (usage,) = [e for e in events if isinstance(e, UsageReport)]
+    assert not usage.estimated and usage.completion_tokens > 0  # read at the result line, not at exit
+    (record,) = cli_records(record_dir)
+    assert not record.get("finished") and pid_alive(record["pid"])  # the CLI is still lingering
+    (info,) = [e for e in events if isinstance(e, RunInfo)]
+    assert info.temp_dir is not None and Path(info.temp_dir).exists()
+    await backend.aclose()  # waits for the run to settle: the CLI exits on its own, files go
+    (record,) = cli_records(record_dir)
+    assert record["finished"] and record["exit_code"] == 0 and not pid_alive(record["pid"])
+    assert time.monotonic() - started >= 1.5 > answered
+    assert list(temp_base.iterdir()) == []
+
+
+async def test_the_slot_is_held_until_the_cli_is_gone(
+    kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    temp_base.mkdir(parents=True, exist_ok=True)
+    slots = CliSlots(1, 4)
+    context = BackendContext({**cli_env, "FAKE_CLI_LINGER": "0.8"}, temp_base, slots, request_timeout_s=20)
+    backend = read_backend_configs(TEST_SETTINGS)[kind].build(context)
+    first = await collect(backend, request_for(kind, "one"))
+    assert text_of(first) == "Hello from mock." and slots.in_use == 1  # answered, still exiting
+    second = asyncio.ensure_future(collect(backend, request_for(kind, "two")))
+    await asyncio.sleep(0.3)
+    assert not second.done() and slots.waiting == 1
+    assert text_of(await second) == "Hello from mock."
+    records = sorted(cli_records(record_dir), key=lambda r: r["pid"])
+    assert len(records) == 2
+    await backend.aclose()
+    assert slots.in_use == 0 and not any(pid_alive(r["pid"]) for r in records)
+
+
+async def test_a_cli_that_never_exits_after_its_answer_is_stopped(
+    kind: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    backend = make_backend(kind, {**cli_env, "FAKE_CLI_LINGER": "60"}, temp_base)
+    events = await collect(backend, request_for(kind, "Say hi"))
+    assert text_of(events) == "Hello from mock."
+    (record,) = cli_records(record_dir)
+    started = time.monotonic()
+    await backend.aclose()
+    assert 4 < time.monotonic() - started < 10  # EXIT_AFTER_ANSWER_S, then SIGTERM
+    assert not pid_alive(record["pid"]) and list(temp_base.iterdir()) == []
