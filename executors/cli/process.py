@@ -54,7 +54,7 @@ class CliProcess:
                 )
             except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
                 raise CliNotFound(backend, f"cannot start the {backend} CLI at {argv[0]!r}: {exc.strerror}") from exc
-        log.info("cli_spawned", backend=backend, pid=proc.pid)
+        log.debug("cli_spawned", backend=backend, pid=proc.pid)  # info: one line per request (request_finished)
         return cls(backend, proc)
 
     @property
@@ -96,7 +96,8 @@ class CliProcess:
     async def wait_exit(self, timeout_s: float) -> int | None:
         """Wait up to `timeout_s` for the CLI to exit on its own; its exit status, or None."""
         try:
-            return await asyncio.wait_for(self._proc.wait(), timeout=timeout_s)
+            async with asyncio.timeout(timeout_s):  # no extra task, unlike wait_for on 3.11
+                return await self._proc.wait()
         except TimeoutError:
             return None
 

@@ -137,9 +137,16 @@ class CliLauncher(Protocol):
         """Model ids this CLI accepts (its own list, or a built-in fallback)."""
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+
+
 def _decode_json(line: bytes) -> dict[str, Any] | None:
+    # One call per stdout line: skip json.loads' encoding sniffing (the CLIs print UTF-8).
     try:
-        value = json.loads(line)
-    except ValueError:
+        text = line.decode()
+        value, end = _raw_decode(text, len(text) - len(text.lstrip()))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if end != len(text) and not text[end:].isspace():
         return None
     return value if isinstance(value, dict) else None

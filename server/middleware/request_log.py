@@ -77,28 +77,40 @@ def _finish_and_write(folder: Path, record: dict[str, Any], request_raw: bytes |
 
 
 class RequestLogWriter:
-    """Writes request records off the event loop and prunes old days; `aclose()` flushes."""
+    """Writes request records off the event loop, in batches, and prunes old days; `aclose()` flushes.
+
+    A busy server hands a worker thread one batch of records at a time (whatever queued while
+    the last batch was written), not one thread hand-off per request.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.root = settings.log_dir / "requests"
         self._settings = settings
-        self._pending: set[asyncio.Task[None]] = set()
+        self._queue: list[tuple[Path, dict[str, Any], bytes | None, bytes | None]] = []
+        self._flusher: asyncio.Task[None] | None = None
 
     def submit(self, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
         """Queue one record; the response does not wait for the disk."""
-        folder = self.root / record["started_at"][:10]
-        task = asyncio.create_task(self._write(folder, record, request_raw, response_raw))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._queue.append((self.root / record["started_at"][:10], record, request_raw, response_raw))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush())
 
-    async def _write(self, folder: Path, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
-        s = self._settings
+    async def _flush(self) -> None:
         try:
-            await asyncio.to_thread(
-                _finish_and_write, folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body
-            )
-        except OSError as exc:
-            log.warning("request_log_write_failed", error=str(exc))
+            while self._queue:
+                batch, self._queue = self._queue, []
+                await asyncio.shield(asyncio.to_thread(self._write_batch, batch))
+        finally:
+            self._flusher = None
+
+    def _write_batch(self, batch: list[tuple[Path, dict[str, Any], bytes | None, bytes | None]]) -> None:
+        """Runs in a worker thread."""
+        s = self._settings
+        for folder, record, request_raw, response_raw in batch:
+            try:
+                _finish_and_write(folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body)
+            except OSError as exc:
+                log.warning("request_log_write_failed", error=str(exc))
 
     async def prune_forever(self) -> None:
         """Prune now, then once a day."""
@@ -111,9 +123,9 @@ class RequestLogWriter:
             await asyncio.sleep(PRUNE_EVERY_S)
 
     async def aclose(self) -> None:
-        """Wait for records still being written."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Wait for records still queued or being written."""
+        while self._flusher is not None:
+            await asyncio.wait({self._flusher})
 
 
 REQUEST_LOG = web.AppKey("request_log", RequestLogWriter)
