@@ -24,8 +24,11 @@ from executors.protocol import (
     BackendConfig,
     BackendContext,
     BackendHealth,
+    BackendStats,
     Capabilities,
     ModelEntry,
+    ReportsStats,
+    backend_stats,
 )
 from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
 from executors.slots import CliSlots
@@ -40,6 +43,7 @@ __all__ = [
     "BackendEvent",
     "BackendHealth",
     "BackendRequest",
+    "BackendStats",
     "Background",
     "Capabilities",
     "CliError",
@@ -52,12 +56,14 @@ __all__ = [
     "Message",
     "ModelEntry",
     "ReasoningDelta",
+    "ReportsStats",
     "RunInfo",
     "TextDelta",
     "ToolCallDelta",
     "ToolCallRecord",
     "ToolProtocol",
     "UsageReport",
+    "backend_stats",
     "build_backends",
     "read_backend_configs",
 ]

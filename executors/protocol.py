@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from executors.background import Background
 from executors.events import BackendEvent
@@ -49,6 +49,26 @@ class BackendHealth:
     def as_json(self) -> dict[str, Any]:
         """The backend's entry in the `/health` body."""
         return {"available": self.available, "authenticated": self.authenticated, **self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class BackendStats:
+    """Counts a backend reports for `/metrics`: CLI processes it keeps started ahead of requests."""
+
+    warm: int = 0
+
+
+@runtime_checkable
+class ReportsStats(Protocol):
+    """A backend that has counts to report (one keeping warm processes); the others report zeros."""
+
+    def stats(self) -> BackendStats:
+        """Its counts now."""
+
+
+def backend_stats(backend: object) -> BackendStats:
+    """The backend's counts, or zeros when it has none to report."""
+    return backend.stats() if isinstance(backend, ReportsStats) else BackendStats()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ from aiohttp import web
 
 from executors import BackendContext, CliSlots, build_backends
 from server.api import add_routes
-from server.keys import BACKENDS, BACKGROUND, CATALOG, SETTINGS, SLOTS
+from server.keys import BACKENDS, BACKGROUND, CATALOG, METRICS, SETTINGS, SLOTS
+from server.metrics import Metrics
 from server.middleware.auth import require_api_key
 from server.middleware.context import request_context
 from server.middleware.cors import cors_preflight
@@ -51,7 +52,8 @@ def create_app(settings: Settings, *, env: Mapping[str, str] | None = None) -> w
     app[BACKGROUND] = context.background
     app[BACKENDS] = backends
     app[CATALOG] = ModelCatalog(backends, settings.models_cache_ttl_s)
-    app.cleanup_ctx.extend([_temp_base, _backends, inflight_ctx, rate_limiter_ctx, request_log_ctx])
+    app[METRICS] = Metrics(slots, backends)
+    app.cleanup_ctx.extend([_temp_base, _backends, inflight_ctx, rate_limiter_ctx, request_log_ctx, _metrics])
     add_routes(app)
     return app
 
@@ -62,6 +64,15 @@ async def _temp_base(app: web.Application) -> AsyncIterator[None]:
     # Dirs older than any live request can be are leftovers from a crash.
     sweep_stale(base, older_than_s=settings.request_timeout_s + 60)
     yield
+
+
+async def _metrics(app: web.Application) -> AsyncIterator[None]:
+    metrics = app[METRICS]
+    metrics.start()
+    try:
+        yield
+    finally:
+        await metrics.aclose()
 
 
 async def _backends(app: web.Application) -> AsyncIterator[None]:

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from executors import Backend, Background, CliSlots
 from server.facts import RequestFacts
+from server.metrics import Metrics
 from server.pipeline.catalog import ModelCatalog
 from server.settings import Settings
 
@@ -16,6 +17,7 @@ BACKENDS = web.AppKey("backends", Mapping[str, Backend])
 CATALOG = web.AppKey("catalog", ModelCatalog)
 SLOTS = web.AppKey("slots", CliSlots)
 BACKGROUND = web.AppKey("background", Background)
+METRICS = web.AppKey("metrics", Metrics)
 
 FACTS = web.RequestKey("facts", RequestFacts)
 RATE_HEADERS = web.RequestKey("rate_headers", dict[str, str])

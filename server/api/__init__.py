@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from server.api import chat_completions, health, models
+from server.api import chat_completions, health, metrics, models
 
 
 def add_routes(app: web.Application) -> None:
@@ -13,3 +13,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models/{model_id:.+}", models.get_model)
     app.router.add_get("/models", models.list_models)
     app.router.add_get("/health", health.health)
+    app.router.add_get("/metrics", metrics.metrics)

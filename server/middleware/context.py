@@ -9,7 +9,7 @@ import structlog
 from aiohttp import web
 
 from server.facts import RequestFacts
-from server.keys import FACTS
+from server.keys import FACTS, METRICS
 from server.middleware import Handler
 
 log = structlog.get_logger(__name__)
@@ -24,7 +24,7 @@ def _request_id(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Create the request's facts, bind its id to every log line of the request, log its outcome."""
+    """Create the request's facts, bind its id to every log line of the request; log and count its outcome."""
     facts = RequestFacts(_request_id(request), request.method, request.path, client=request.remote)
     request[FACTS] = facts
     structlog.contextvars.clear_contextvars()
@@ -39,3 +39,6 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         raise
     finally:
         log.info("request_finished", status=status, duration_ms=round(facts.elapsed_s() * 1000, 1))
+        metrics = request.app.get(METRICS)
+        if metrics is not None:
+            metrics.observe(facts, status)
