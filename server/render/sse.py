@@ -72,7 +72,13 @@ class _FirstEvent(Generic[E]):
 
 
 class _Writer:
-    """The started response: writes frames, remembers when it last wrote, keeps a silent stream alive."""
+    """The started response: frames queued in one turn of the loop go out in one write.
+
+    The reader (the handler's task) queues frames as it reads events; a sender task writes
+    whatever is queued once the reader has to wait, so events that arrive together (a busy
+    server reads several lines per turn) cost one write and one segment instead of one each.
+    A keep-alive goes out when nothing was written for a keep-alive period.
+    """
 
     def __init__(self, response: web.StreamResponse, keepalive_s: float) -> None:
         self.response = response
@@ -80,20 +86,54 @@ class _Writer:
         self._keepalive_s = keepalive_s
         self.last_write = self._loop.time()
         self._reader = asyncio.current_task()
+        self._queued: list[bytes] = []
+        self._wakeup: asyncio.Future[None] | None = None
+        self._sender: asyncio.Task[None] | None = None
         self._keepalive: asyncio.Task[None] | None = None
 
     def __enter__(self) -> Self:
+        self._sender = asyncio.create_task(self._send_forever())
         self._keepalive = asyncio.create_task(self._keep_alive())
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._keepalive is not None:
-            self._keepalive.cancel()
+        for task in (self._sender, self._keepalive):
+            if task is not None:
+                task.cancel()
 
-    async def write(self, data: bytes) -> None:
-        """Write frames now."""
-        await self.response.write(data)
+    def queue(self, data: bytes) -> None:
+        """Send `data` with whatever else is queued in this turn of the loop."""
+        self._queued.append(data)
+        wakeup = self._wakeup
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    async def flush(self) -> None:
+        """Stop the sender and write what is still queued (before the end or an error frame)."""
+        if self._sender is not None:
+            self._sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+            self._sender = None
+        if self._queued:
+            with contextlib.suppress(ConnectionResetError):  # the client left; the caller's own outcome stands
+                await self._write_queued()
+
+    async def _write_queued(self) -> None:
+        queued, self._queued = self._queued, []
+        await self.response.write(queued[0] if len(queued) == 1 else b"".join(queued))
         self.last_write = self._loop.time()
+
+    async def _send_forever(self) -> None:
+        try:
+            while True:
+                if not self._queued:
+                    self._wakeup = self._loop.create_future()
+                    await self._wakeup
+                await self._write_queued()
+        except ConnectionResetError:
+            if self._reader is not None:
+                self._reader.cancel()  # nobody reads the answer: stop reading the backend
 
     async def _keep_alive(self) -> None:
         # Sleeps until a keep-alive period after the last write; a write meanwhile moves that on.
@@ -102,12 +142,8 @@ class _Writer:
             if wait > 0.001:
                 await asyncio.sleep(wait)
                 continue
-            try:
-                await self.write(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
-            except ConnectionResetError:
-                if self._reader is not None:
-                    self._reader.cancel()  # stop waiting for the backend: nobody reads the answer
-                return
+            self.queue(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
+            self.last_write = self._loop.time()
 
 
 async def stream_sse(
@@ -142,11 +178,14 @@ async def stream_sse(
         raise
     try:
         with _Writer(response, keepalive_s) as writer:
-            await writer.write(fmt.opening() if first is not None else fmt.opening() + KEEPALIVE_FRAME)
-            async with asyncio.timeout_at(deadline_at):
-                if first is None:  # started by the keep-alive: the first event is still on its way
-                    first = await first_event.task
-                await _pump(writer, events, first, fmt, facts)
+            writer.queue(fmt.opening() if first is not None else fmt.opening() + KEEPALIVE_FRAME)
+            try:
+                async with asyncio.timeout_at(deadline_at):
+                    if first is None:  # started by the keep-alive: the first event is still on its way
+                        first = await first_event.task
+                    await _pump(writer, events, first, fmt, facts)
+            finally:
+                await writer.flush()  # what was read goes out before the end or the error frames
     except asyncio.CancelledError as exc:
         await first_event.cancel()
         if SHUTDOWN_CANCEL in exc.args:  # the server is stopping: end the stream cleanly, then go
@@ -182,7 +221,7 @@ async def _pump(writer: _Writer, events: AsyncIterator[E], event: E, fmt: SseFor
     while True:
         data, last = fmt.frames(event)
         if data:
-            await writer.write(data)
+            writer.queue(data)
         if last:
             facts.stream_done = True
             return
