@@ -2,8 +2,8 @@
 
 The answer does not wait for it, but nothing is dropped either: tasks are held until done and
 `drain()` waits for all of them (the server calls it when it stops). File-system work goes to a
-worker thread in batches: under load one thread hand-off carries the clean-up of many requests
-instead of one hand-off each.
+worker thread in batches gathered over BATCH_WINDOW_S: one thread hand-off carries the clean-up
+of many requests instead of one hand-off each.
 """
 
 from __future__ import annotations
@@ -15,6 +15,9 @@ from typing import Any
 import structlog
 
 log = structlog.get_logger(__name__)
+# File jobs wait this long for company: one hand-off to a worker thread then carries many
+# requests' clean-up instead of one each (a hand-off wakes a thread and contends for the GIL).
+BATCH_WINDOW_S = 0.25
 
 
 def run_jobs(jobs: list[Callable[[], None]]) -> None:
@@ -61,6 +64,7 @@ class Background:
 
     async def _flush(self) -> None:
         try:
+            await asyncio.sleep(BATCH_WINDOW_S)
             while self._files:
                 jobs, self._files = self._files, []
                 # Shielded: the jobs run to the end even when the waiting task is cancelled.
