@@ -17,7 +17,7 @@ log = structlog.get_logger(__name__)
 
 STRAY_KEEP = 8192
 # The CLIs exit tens of ms after printing their result; one still running this long is stopped.
-EXIT_AFTER_ANSWER_S = 5.0
+EXIT_AFTER_ANSWER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
