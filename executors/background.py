@@ -1,9 +1,10 @@
-"""Work that finishes after the answer went out: a CLI's exit, its files' removal.
+"""Work that finishes after the answer went out: a CLI's exit, its files' removal, log records.
 
 The answer does not wait for it, but nothing is dropped either: tasks are held until done and
-`drain()` waits for all of them (the server calls it when it stops). File-system work goes to a
-worker thread in batches gathered over BATCH_WINDOW_S: one thread hand-off carries the clean-up
-of many requests instead of one hand-off each.
+`drain()` waits for all of them (the server calls it when it stops). Blocking file-system work
+goes to a worker thread in batches gathered over BATCH_WINDOW_S: one thread hand-off carries
+the clean-up and request-log records of many requests instead of a hand-off each (a hand-off
+wakes a thread that then contends with the event loop for the GIL).
 """
 
 from __future__ import annotations
@@ -15,9 +16,7 @@ from typing import Any
 import structlog
 
 log = structlog.get_logger(__name__)
-# File jobs wait this long for company: one hand-off to a worker thread then carries many
-# requests' clean-up instead of one each (a hand-off wakes a thread and contends for the GIL).
-BATCH_WINDOW_S = 0.25
+BATCH_WINDOW_S = 1.0  # blocking jobs wait this long for company
 
 
 def run_jobs(jobs: list[Callable[[], None]]) -> None:
@@ -26,11 +25,11 @@ def run_jobs(jobs: list[Callable[[], None]]) -> None:
         try:
             job()
         except Exception:  # clean-up is best effort; one failure must not skip the rest
-            log.exception("background_file_job_failed")
+            log.exception("background_job_failed")
 
 
 class Background:
-    """The server's background work: tasks it must not lose, and batched file-system jobs."""
+    """The server's background work: tasks it must not lose, and batched blocking jobs."""
 
     def __init__(self) -> None:
         self._tasks: set[asyncio.Task[None]] = set()
@@ -48,8 +47,8 @@ class Background:
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
-    def remove_files(self, job: Callable[[], None]) -> None:
-        """Run a blocking file-system job on a worker thread soon, batched with others."""
+    def run_blocking(self, job: Callable[[], None]) -> None:
+        """Run a blocking (file-system) job on a worker thread soon, batched with others."""
         self._files.append(job)
         if self._flusher is None:
             self._flusher = asyncio.create_task(self._flush())

@@ -55,7 +55,7 @@ class RunLease:
                 if jobs and wait_for_files:
                     await asyncio.shield(asyncio.to_thread(run_jobs, jobs))
                 for job in jobs if not wait_for_files else ():
-                    self._background.remove_files(job)
+                    self._background.run_blocking(job)
             finally:
                 if self._slot_held:
                     self._slot_held = False

@@ -11,14 +11,16 @@ import secrets
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
 
+from executors import Background
 from server.facts import RequestFacts
-from server.keys import FACTS, SETTINGS
+from server.keys import BACKGROUND, FACTS, SETTINGS
 from server.middleware import Handler
 from server.settings import Settings
 
@@ -26,7 +28,6 @@ log = structlog.get_logger(__name__)
 SKIP_PATHS = frozenset({"/health"})  # probes every few seconds would bury the real requests
 REDACTED_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "cookie"})
 PRUNE_EVERY_S = 24 * 3600
-BATCH_WINDOW_S = 0.5  # records wait this long for company: one thread hand-off writes many
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
@@ -78,41 +79,29 @@ def _finish_and_write(folder: Path, record: dict[str, Any], request_raw: bytes |
 
 
 class RequestLogWriter:
-    """Writes request records off the event loop, in batches, and prunes old days; `aclose()` flushes.
+    """Writes request records off the event loop and prunes old days; `aclose()` flushes.
 
-    Records gather for BATCH_WINDOW_S, then one worker-thread hand-off writes them all: a busy
-    server does not pay a thread hand-off per request.
+    The records ride with the server's other blocking clean-up (`executors.Background`): one
+    worker-thread hand-off a second carries them all, not one hand-off per request.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, background: Background) -> None:
         self.root = settings.log_dir / "requests"
         self._settings = settings
-        self._queue: list[tuple[Path, dict[str, Any], bytes | None, bytes | None]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._background = background
 
     def submit(self, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
         """Queue one record; the response does not wait for the disk."""
-        self._queue.append((self.root / record["started_at"][:10], record, request_raw, response_raw))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush())
+        folder = self.root / record["started_at"][:10]
+        self._background.run_blocking(partial(self._write, folder, record, request_raw, response_raw))
 
-    async def _flush(self) -> None:
-        try:
-            await asyncio.sleep(BATCH_WINDOW_S)
-            while self._queue:
-                batch, self._queue = self._queue, []
-                await asyncio.shield(asyncio.to_thread(self._write_batch, batch))
-        finally:
-            self._flusher = None
-
-    def _write_batch(self, batch: list[tuple[Path, dict[str, Any], bytes | None, bytes | None]]) -> None:
+    def _write(self, folder: Path, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
         """Runs in a worker thread."""
         s = self._settings
-        for folder, record, request_raw, response_raw in batch:
-            try:
-                _finish_and_write(folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body)
-            except OSError as exc:
-                log.warning("request_log_write_failed", error=str(exc))
+        try:
+            _finish_and_write(folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body)
+        except OSError as exc:
+            log.warning("request_log_write_failed", error=str(exc))
 
     async def prune_forever(self) -> None:
         """Prune now, then once a day."""
@@ -126,8 +115,7 @@ class RequestLogWriter:
 
     async def aclose(self) -> None:
         """Wait for records still queued or being written."""
-        while self._flusher is not None:
-            await asyncio.wait({self._flusher})
+        await self._background.drain()
 
 
 REQUEST_LOG = web.AppKey("request_log", RequestLogWriter)
@@ -139,7 +127,7 @@ async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.log_requests:
         yield
         return
-    writer = RequestLogWriter(settings)
+    writer = RequestLogWriter(settings, app[BACKGROUND])
     app[REQUEST_LOG] = writer
     pruner = asyncio.create_task(writer.prune_forever())
     try:
