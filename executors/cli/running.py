@@ -36,6 +36,9 @@ class LaunchSpec:
 class OutputDecoder(Protocol):
     """Turns one CLI's stdout events into typed events; raises CliFailed on reported errors."""
 
+    def wants(self, line: bytes) -> bool:
+        """False for a line it would ignore anyway, told by its first bytes (`wanted_line`)."""
+
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one JSON line of the CLI's output."""
 
@@ -94,6 +97,8 @@ class RunningCli:
         readline = self.process.readline
         decoder = self._decoder
         while line := await readline():
+            if not decoder.wants(line):
+                continue
             event = _decode_json(line)
             if event is None:
                 if len(stray) < STRAY_KEEP:
@@ -138,6 +143,19 @@ class CliLauncher(Protocol):
 
 
 _raw_decode = json.JSONDecoder().raw_decode
+_TYPE_FIRST = b'{"type":"'
+
+
+def wanted_line(line: bytes, types: frozenset[bytes]) -> bool:
+    """Whether a line may be an event of one of `types`, without decoding it.
+
+    Both CLIs write `type` as the first key; a line that does not start that way is decoded
+    as usual, so only lines of other types that say so up front are skipped.
+    """
+    if not line.startswith(_TYPE_FIRST):
+        return True
+    end = line.find(b'"', len(_TYPE_FIRST))
+    return end < 0 or line[len(_TYPE_FIRST):end] in types
 
 
 def _decode_json(line: bytes) -> dict[str, Any] | None:

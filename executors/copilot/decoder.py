@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from executors.cli.running import wanted_line
 from executors.errors import CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "copilot"
 # The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
+# The events it reads; the rest (skills, info, turn markers, model call records) is skipped undecoded.
+_WANTED = frozenset({b"assistant.message_delta", b"assistant.message", b"session.error", b"model.call_failure", b"result"})
 _FOOTER = re.compile(r"^(Changes|Duration|Tokens|Resume)\s{2,}.*$", re.MULTILINE)
 
 
@@ -27,6 +30,10 @@ class CopilotDecoder:
         self._call_failure: Mapping[str, Any] | None = None
         self._result: Mapping[str, Any] | None = None
         self.session_id: str | None = None
+
+    def wants(self, line: bytes) -> bool:
+        """Only the events it reads need decoding."""
+        return wanted_line(line, _WANTED)
 
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one JSONL event."""
