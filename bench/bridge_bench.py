@@ -27,6 +27,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -73,18 +74,19 @@ def load_average() -> str:
 class Run:
     """One request: seconds to the first content, to the answer (result line / [DONE] / body), ok.
 
-    `after_result`: seconds from the CLI writing its `result` line (the fake records the moment
-    with FAKE_CLI_RECORD_DIR) to the answer being in the client's hands.
+    `after_first` / `after_result`: seconds from the CLI writing its first text delta / its
+    `result` line (the fake records both moments with FAKE_CLI_RECORD_DIR) to the client having it.
     """
 
     first: float
     answer: float
     ok: bool
+    after_first: float | None = None
     after_result: float | None = None
 
 
-def result_written_at(record: Path, timeout_s: float = 5.0) -> float | None:
-    """The wall-clock time the fake CLI wrote its result line, from its record (once it is final)."""
+def final_record(record: Path, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The fake CLI's record once it is final (it writes it when it exits)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -92,9 +94,13 @@ def result_written_at(record: Path, timeout_s: float = 5.0) -> float | None:
         except (OSError, ValueError):
             data = {}
         if data.get("finished"):
-            return data.get("result_at")
+            return dict(data)
         time.sleep(0.01)
-    return None
+    return {}
+
+
+def since(moment: float, recorded: Any) -> float | None:
+    return moment - recorded if isinstance(recorded, float) else None
 
 
 class Direct:
@@ -120,17 +126,16 @@ class Direct:
         proc.stdin.write(prompt.encode())
         proc.stdin.close()
         first = result = None
-        read_at = 0.0
+        first_at = result_at = 0.0
         async for line in proc.stdout:
             if first is None and b'"assistant.message_delta"' in line:
-                first = time.perf_counter() - started
+                first, first_at = time.perf_counter() - started, time.time()
             elif line.startswith(b'{"type":"result"'):
-                result = time.perf_counter() - started
-                read_at = time.time()
+                result, result_at = time.perf_counter() - started, time.time()
         code = await proc.wait()
-        written = result_written_at(records / f"copilot-{proc.pid}.json") if records else None
+        record = final_record(records / f"copilot-{proc.pid}.json") if records else {}
         return Run(first or 0.0, result or 0.0, code == 0 and result is not None,
-                   read_at - written if written else None)
+                   since(first_at, record.get("first_delta_at")), since(result_at, record.get("result_at")))
 
 
 class Bridged:
@@ -140,19 +145,24 @@ class Bridged:
         self.session = session
         self.url = url
 
-    async def stream(self, prompt: str) -> Run:
+    async def stream(self, prompt: str, records: Path | None = None) -> Run:
         body = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": prompt}]}
+        before = set(records.glob("*.json")) if records else set()
         started = time.perf_counter()
         first = None
+        first_at = 0.0
         async with self.session.post(self.url, json=body) as resp:
             if resp.status != 200:
                 await resp.read()
                 return Run(0.0, 0.0, False)
             async for line in resp.content:
                 if first is None and b'"content":"' in line and b'"content":""' not in line:
-                    first = time.perf_counter() - started
+                    first, first_at = time.perf_counter() - started, time.time()
                 elif line.startswith(b"data: [DONE]"):
-                    return Run(first or 0.0, time.perf_counter() - started, first is not None)
+                    done = time.perf_counter() - started
+                    new = set(records.glob("*.json")) - before if records else set()
+                    record = final_record(new.pop()) if len(new) == 1 else {}
+                    return Run(first or 0.0, done, first is not None, since(first_at, record.get("first_delta_at")))
         return Run(first or 0.0, 0.0, False)
 
     async def whole(self, prompt: str, records: Path | None = None) -> Run:
@@ -164,9 +174,9 @@ class Bridged:
             answered = time.perf_counter() - started
             answered_at = time.time()
         new = set(records.glob("*.json")) - before if records else set()
-        written = result_written_at(new.pop()) if len(new) == 1 else None
+        record = final_record(new.pop()) if len(new) == 1 else {}
         return Run(0.0, answered, resp.status == 200 and b'"content"' in data,
-                   answered_at - written if written else None)
+                   after_result=since(answered_at, record.get("result_at")))
 
 
 async def closed_loop(concurrency: int, total: int, one: Callable[[], Awaitable[Run]]) -> tuple[float, list[Run]]:
@@ -198,22 +208,28 @@ async def latency(direct: Direct, bridged: Bridged, prompt: str, runs: int, reco
     d_runs, s_runs, w_runs = [], [], []
     for _ in range(runs):  # interleaved, so machine noise hits both paths alike
         d_runs.append(await direct.run(prompt, records))
-        s_runs.append(await bridged.stream(prompt))
+        s_runs.append(await bridged.stream(prompt, records))
         w_runs.append(await bridged.whole(prompt, records))
     d_first = statistics.median(r.first for r in d_runs) * 1000
     b_first = statistics.median(r.first for r in s_runs) * 1000
     added_first = b_first - d_first
-    d_after = [r.after_result * 1000 for r in d_runs if r.after_result is not None]
-    b_after = [r.after_result * 1000 for r in w_runs if r.after_result is not None]
-    b_p50 = statistics.median(b_after) if b_after else float("inf")
-    d_read = statistics.median(d_after) if d_after else 0.0
+
+    def ms(values: list[float | None]) -> tuple[float, float]:
+        known = [v * 1000 for v in values if v is not None]
+        return (statistics.median(known), max(known)) if known else (float("inf"), float("inf"))
+
+    d_relay, b_relay = ms([r.after_first for r in d_runs]), ms([r.after_first for r in s_runs])
+    d_after, b_after = ms([r.after_result for r in d_runs]), ms([r.after_result for r in w_runs])
     return [
-        row(f"first content, median of {runs} (request sent → first content)", f"{d_first:.1f} ms",
-            f"{b_first:.1f} ms ({added_first:+.1f})", f"≤ +{TARGETS['first']:.0f} ms", added_first <= TARGETS["first"]),
-        row(f"non-stream answer after the CLI wrote its `result` line, median / max of {len(b_after)} "
-            "(direct: the line read)", f"{d_read:.2f} / {max(d_after, default=0):.2f} ms",
-            f"**{b_p50:.2f}** / {max(b_after, default=0):.2f} ms", f"≤ +{TARGETS['answer']:.0f} ms",
-            b_p50 <= TARGETS["answer"]),
+        row(f"first content, median of {runs} (request sent → first content; CLI start-up varies by ±10 ms)",
+            f"{d_first:.1f} ms", f"{b_first:.1f} ms ({added_first:+.1f})", f"≤ +{TARGETS['first']:.0f} ms",
+            added_first <= TARGETS["first"]),
+        row(f"first content after the CLI wrote its first delta, median / max of {runs} (direct: the line read)",
+            f"{d_relay[0]:.2f} / {d_relay[1]:.2f} ms", f"{b_relay[0]:.2f} / {b_relay[1]:.2f} ms"),
+        row(f"non-stream answer after the CLI wrote its `result` line, median / max of {runs} "
+            "(direct: the line read)", f"{d_after[0]:.2f} / {d_after[1]:.2f} ms",
+            f"**{b_after[0]:.2f}** / {b_after[1]:.2f} ms", f"≤ +{TARGETS['answer']:.0f} ms",
+            b_after[0] <= TARGETS["answer"]),
     ]
 
 

@@ -196,5 +196,9 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         writer.submit(_record(request, facts, settings, exc.status, cancelled=False), None, None)
         raise
     body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else None
-    writer.submit(_record(request, facts, settings, response.status, cancelled=False), await _request_bytes(request, settings), body)
+    raw = await _request_bytes(request, settings)
+    # After this task step, once the response went out: the answer does not wait for its record.
+    asyncio.get_running_loop().call_soon(
+        lambda: writer.submit(_record(request, facts, settings, response.status, cancelled=False), raw, body)
+    )
     return response
