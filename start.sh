@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run copilot-bridge (`python -m server`) as a background service from this checkout.
 #
-#   ./start.sh [start]            create .venv if missing, start, wait for GET /health
+#   ./start.sh [start]            create .venv if missing, install this checkout into it unless
+#                                 it is there with pyproject.toml's dependencies, start, and
+#                                 wait for GET /health
 #   ./start.sh status             running? healthy? (exit 0 healthy, 1 unhealthy, 3 stopped)
 #   ./start.sh logs [-n N] [--no-follow]
 #   ./start.sh restart
@@ -153,10 +155,47 @@ ensure_venv() {
         say "creating .venv"
         python3 -m venv "$ROOT/.venv"
     fi
-    if ! "$VENV_PY" -c 'import importlib.metadata as m; m.version("copilot-bridge")' >/dev/null 2>&1; then
+    if ! venv_ready; then
         say "installing copilot-bridge into .venv"
         "$ROOT/.venv/bin/pip" install --quiet -e "$ROOT"
     fi
+}
+
+# True when .venv has copilot-bridge installed from this checkout, with the dependencies that
+# pyproject.toml lists now, all present. Python runs isolated (-I), so neither this directory
+# nor PYTHONPATH is on sys.path: otherwise the copilot_bridge.egg-info that any editable install
+# of this checkout (into another venv) leaves here would answer for the venv.
+venv_ready() {
+    "$VENV_PY" -I - "$ROOT" <<'PY' >/dev/null 2>&1
+import json
+import re
+import sys
+import tomllib
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+def key(requirement):
+    # "Name[b,a] >=1, <2" in pyproject.toml is "name[a,b]<2,>=1" in the installed metadata.
+    head, _, marker = requirement.replace(" ", "").partition(";")
+    name, extras, spec = re.fullmatch(r"([\w.-]+)(\[[^\]]*\])?(.*)", head).groups()
+    extras = sorted((extras or "[]")[1:-1].split(","))
+    return re.sub(r"[-_.]+", "-", name).lower(), extras, sorted(spec.split(",")), marker
+
+
+root = Path(sys.argv[1]).resolve()
+dist = metadata.distribution("copilot-bridge")  # PackageNotFoundError: not installed
+url = json.loads(dist.read_text("direct_url.json") or "{}").get("url", "")
+if not url.startswith("file:") or Path(unquote(urlsplit(url).path)).resolve() != root:
+    sys.exit(1)  # installed from another checkout, or from an index
+wanted = tomllib.loads((root / "pyproject.toml").read_text())["project"]["dependencies"]
+recorded = [r for r in dist.requires or [] if "extra==" not in r.replace(" ", "")]
+if sorted(map(key, wanted)) != sorted(map(key, recorded)):
+    sys.exit(1)  # pyproject.toml's dependencies changed since the install
+for requirement in wanted:
+    metadata.distribution(key(requirement)[0])  # PackageNotFoundError: a dependency is gone
+PY
 }
 
 # --- commands -------------------------------------------------------------------------------

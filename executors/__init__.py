@@ -4,6 +4,7 @@ from executors.background import Background
 from executors.errors import (
     BackendBusy,
     BackendError,
+    CliAuthFailed,
     CliError,
     CliFailed,
     CliModelRejected,
@@ -27,6 +28,7 @@ from executors.protocol import (
     BackendStats,
     Capabilities,
     ModelEntry,
+    RawForwarding,
     ReportsStats,
     backend_stats,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "BackendStats",
     "Background",
     "Capabilities",
+    "CliAuthFailed",
     "CliError",
     "CliFailed",
     "CliModelRejected",
@@ -55,6 +58,7 @@ __all__ = [
     "Finished",
     "Message",
     "ModelEntry",
+    "RawForwarding",
     "ReasoningDelta",
     "ReportsStats",
     "RunInfo",

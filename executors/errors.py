@@ -6,12 +6,16 @@ from __future__ import annotations
 class BackendError(Exception):
     """A backend could not answer; `message` is safe to show a client.
 
-    `status` and `code_suffix` decide the OpenAI error (`<backend>_<code_suffix>`);
+    `status` and `code_suffix` decide the OpenAI error (`<backend>_<code_suffix>`), unless
+    `error_code` names the exact OpenAI code (an upstream server's own, such as
+    `context_length_exceeded`); `error_param` is the request field at fault, when known.
     `retryable` is False when sending the same request again cannot help.
     """
 
     status = 503
     code_suffix = "execution_error"
+    error_code: str | None = None
+    error_param: str | None = None
     retryable = True
 
     def __init__(self, backend: str, message: str, *, exit_code: int | None = None, retryable: bool | None = None) -> None:
@@ -38,6 +42,12 @@ class CliNotFound(BackendError):
 
 class CliFailed(BackendError):
     """The backend ran and reported an error (auth, API error, non-zero exit)."""
+
+
+class CliAuthFailed(CliFailed):
+    """The backend has no valid credentials (not logged in, key rejected): an operator must act."""
+
+    retryable = False
 
 
 class CliModelRejected(CliFailed):

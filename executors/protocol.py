@@ -109,6 +109,22 @@ class Backend(Protocol):
         """Called once when the server stops: release processes, sessions and files."""
 
 
+@runtime_checkable
+class RawForwarding(Protocol):
+    """A backend that can also relay OpenAI endpoints other than chat as they are.
+
+    `endpoint` is the API path below `/v1` (`completions`, `embeddings`); `body` is the
+    client's JSON with `model` already the backend's own id. Errors are BackendErrors, raised
+    before anything is returned or yielded when the backend refuses the request.
+    """
+
+    async def forward(self, endpoint: str, body: Mapping[str, Any]) -> Any:
+        """The endpoint's whole JSON answer."""
+
+    def forward_stream(self, endpoint: str, body: Mapping[str, Any]) -> AsyncIterator[Any]:
+        """The JSON of each server-sent event as it arrives (the closing `[DONE]` left out)."""
+
+
 class BackendConfig(Protocol):
     """A backend's settings, read from the environment; it knows how to build its backend."""
 

@@ -44,7 +44,7 @@ class ToolProtocol(Protocol):
         """The tool definitions and the calling protocol, for the system prompt."""
 
     def render_call(self, name: str, arguments: str) -> str:
-        """An earlier call written in the dialect, so the model sees its own format."""
+        """An earlier call written in the dialect, so the model sees its own format (never raises)."""
 
 
 @dataclass(frozen=True, slots=True)

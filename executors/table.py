@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from executors import claude, copilot
+from executors import claude, copilot, upstream
 from executors.envconfig import ConfigError
 from executors.protocol import Backend, BackendConfig, BackendContext, ConfigReader
 
@@ -18,6 +18,7 @@ def backend_kinds() -> dict[str, ConfigReader]:
     return {
         "copilot": copilot.read_configs,
         "claude": claude.read_configs,
+        "upstream": upstream.read_configs,
     }
 
 

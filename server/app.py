@@ -10,8 +10,9 @@ import structlog
 from aiohttp import web
 
 from executors import BackendContext, CliSlots, build_backends
+from server.agent.toolset import agent_tools_ctx
 from server.api import add_routes
-from server.keys import BACKENDS, BACKGROUND, CATALOG, METRICS, SETTINGS, SLOTS
+from server.keys import BACKENDS, BACKGROUND, CATALOG, METRICS, RESPONSE_STORE, SETTINGS, SLOTS
 from server.metrics import Metrics
 from server.middleware.auth import require_api_key
 from server.middleware.context import request_context
@@ -21,6 +22,7 @@ from server.middleware.headers import stamp_response
 from server.middleware.rate_limit import rate_limit, rate_limiter_ctx
 from server.middleware.request_log import request_log, request_log_ctx
 from server.pipeline.catalog import ModelCatalog
+from server.responses_store import open_store
 from server.serve import inflight_ctx, track_inflight
 from server.settings import Settings
 from tempdirs import prepare_base, sweep_stale
@@ -53,7 +55,10 @@ def create_app(settings: Settings, *, env: Mapping[str, str] | None = None) -> w
     app[BACKENDS] = backends
     app[CATALOG] = ModelCatalog(backends, settings.models_cache_ttl_s)
     app[METRICS] = Metrics(slots, backends)
-    app.cleanup_ctx.extend([_temp_base, _backends, inflight_ctx, rate_limiter_ctx, request_log_ctx, _metrics])
+    app.cleanup_ctx.extend([
+        _temp_base, _backends, _response_store, agent_tools_ctx(child_env), inflight_ctx, rate_limiter_ctx,
+        request_log_ctx, _metrics,
+    ])
     add_routes(app)
     return app
 
@@ -90,3 +95,17 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
             except Exception:
                 log.exception("backend_close_failed", backend=backend.name)
         await app[BACKGROUND].drain()  # what finished answers left running: CLIs exiting, files going
+
+
+async def _response_store(app: web.Application) -> AsyncIterator[None]:
+    """Open the store of Responses (RESPONSES_STORE) for the app's lifetime."""
+    settings = app[SETTINGS]
+    if settings.workers > 1 and settings.responses_store.startswith("memory://"):
+        # Each worker process has its own memory: a continuation may land on one that never saw it.
+        log.warning("responses_store_per_process", workers=settings.workers, hint="set RESPONSES_STORE=redis://…")
+    store = open_store(settings.responses_store, settings.responses_ttl_s, settings.responses_max)
+    app[RESPONSE_STORE] = store
+    try:
+        yield
+    finally:
+        await store.aclose()

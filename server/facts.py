@@ -36,6 +36,7 @@ class RequestFacts:
     streamed: bool = False  # the answer went out as server-sent events
     stream_done: bool = False  # the stream's last event was written
     error: dict[str, Any] | None = None  # the OpenAI error object the client got, if any
+    tool_runs: list[dict[str, Any]] = field(default_factory=list)  # the agent's tool runs, as logged
 
     def elapsed_s(self) -> float:
         """Seconds since the request arrived."""

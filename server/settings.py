@@ -18,7 +18,9 @@ from executors.envconfig import (
     parse_mapping,
 )
 from executors.table import SERVICE_ALIASES
+from server.agent.settings import AgentSettings
 from server.converters import DIALECTS
+from server.responses_store import check_store_url
 
 __all__ = ["ConfigError", "Settings"]
 
@@ -56,8 +58,12 @@ class Settings:
     rate_limit_max: int = 0
     rate_limit_window_ms: int = 60_000
     rate_limit_storage: str = "memory://"
+    responses_store: str = "memory://"
+    responses_ttl_s: float = 86_400.0
+    responses_max: int = 1000
     workers: int = 1
     shutdown_grace_s: float = 10.0
+    agent: AgentSettings = field(default_factory=AgentSettings)
 
     @property
     def request_timeout_s(self) -> float:
@@ -107,10 +113,15 @@ class Settings:
             rate_limit_max=parse_int(env, "RATE_LIMIT_MAX", d.rate_limit_max, minimum=0),
             rate_limit_window_ms=parse_int(env, "RATE_LIMIT_WINDOW", d.rate_limit_window_ms, minimum=1),
             rate_limit_storage=env.get("RATE_LIMIT_STORAGE", "").strip() or d.rate_limit_storage,
+            responses_store=env.get("RESPONSES_STORE", "").strip() or d.responses_store,
+            responses_ttl_s=parse_float(env, "RESPONSES_TTL", d.responses_ttl_s, minimum=1),
+            responses_max=parse_int(env, "RESPONSES_MAX", d.responses_max, minimum=1),
             workers=parse_int(env, "WORKERS", d.workers, minimum=1, maximum=64),
             shutdown_grace_s=parse_float(env, "SHUTDOWN_GRACE", d.shutdown_grace_s, minimum=0),
+            agent=AgentSettings.from_env(env),
         )
         settings.check_exposure()
+        check_store_url(settings.responses_store)
         unknown = sorted(set(settings.tool_dialects.values()) - set(DIALECTS))
         if unknown:
             raise ConfigError("TOOL_DIALECTS", f"unknown dialect {unknown[0]!r}; known: {', '.join(sorted(DIALECTS))}")

@@ -14,6 +14,8 @@ from aiohttp.test_utils import TestClient
 from openai import AsyncOpenAI
 
 from server.settings import Settings
+from tests.openapi.fixtures import wire_schema_check  # noqa: F401 - autouse: every response checked
+from tests.openapi.hooks import CheckedResponse, checked_httpx_client
 
 FAKE_BIN = Path(__file__).parent / "fakes" / "bin"
 
@@ -70,7 +72,7 @@ def make_client(aiohttp_client: Any, settings_env: dict[str, str], cli_env: dict
     async def make(env: dict[str, str] | None = None, config: dict[str, str] | None = None, **overrides: Any) -> TestClient:
         settings = dataclasses.replace(Settings.from_env({**settings_env, **(config or {})}), **overrides)
         app = create_app(settings, env={**cli_env, **(env or {})})
-        return await aiohttp_client(app, server_kwargs={"handler_cancellation": True})
+        return await aiohttp_client(app, server_kwargs={"handler_cancellation": True}, response_class=CheckedResponse)
 
     return make
 
@@ -84,7 +86,9 @@ async def client(make_client: MakeClient) -> TestClient:
 @pytest.fixture
 async def sdk(client: TestClient) -> AsyncIterator[AsyncOpenAI]:
     """The official OpenAI SDK pointed at the app (no retries, so errors surface once)."""
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=0) as sdk_client:
+    async with AsyncOpenAI(
+        base_url=str(client.make_url("/v1")), api_key="test-key", max_retries=0, http_client=checked_httpx_client()
+    ) as sdk_client:
         yield sdk_client
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from executors.cli.running import wanted_line
-from executors.errors import CliFailed, CliModelRejected
+from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "claude"
@@ -94,8 +94,8 @@ class ClaudeDecoder:
         if not message and isinstance(errors, list):
             message = "; ".join(str(e) for e in errors)
         message = message or stray_stdout.strip() or stderr.strip() or f"claude exited with status {exit_code}"
-        if self._auth_failed or message.startswith("Not logged in"):
-            message += _AUTH_HINT
         if result.get("api_error_status") == 404:
             return CliModelRejected(BACKEND, message, exit_code=exit_code)
+        if self._auth_failed or message.startswith("Not logged in"):
+            return CliAuthFailed(BACKEND, message + _AUTH_HINT, exit_code=exit_code)
         return CliFailed(BACKEND, message, exit_code=exit_code)

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from executors.cli.running import wanted_line
-from executors.errors import CliFailed, CliModelRejected
+from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "copilot"
-# The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
+# Copilot's own texts when it has no usable credentials (cli-interface.md 1.1.5): not worth a retry.
+_AUTH_FAILURES = ("Error: No authentication information found", "Authentication failed with provider")
 # The events it reads; the rest (skills, info, turn markers, model call records) is skipped undecoded.
 _WANTED = frozenset({b"assistant.message_delta", b"assistant.message", b"session.error", b"model.call_failure", b"result"})
+# The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
 _FOOTER = re.compile(r"^(Changes|Duration|Tokens|Resume)\s{2,}.*$", re.MULTILINE)
 
 
@@ -91,6 +93,8 @@ class CopilotDecoder:
         message = message or f"copilot exited with status {exit_code}"
         if status == 404 or (self._call_failure or {}).get("errorCode") == "model_not_found":
             return CliModelRejected(BACKEND, message, exit_code=exit_code)
+        if message.lstrip().startswith(_AUTH_FAILURES):
+            return CliAuthFailed(BACKEND, message, exit_code=exit_code)
         return CliFailed(BACKEND, message, exit_code=exit_code)
 
     def _usage(self) -> UsageReport:

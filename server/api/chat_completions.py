@@ -11,10 +11,9 @@ from aiohttp import web
 
 from server.api.body import header_safe, read_json
 from server.keys import BACKENDS, CATALOG, FACTS, SETTINGS
+from server.pipeline.answer import answer
 from server.pipeline.prepare import backend_request, resolve_target
-from server.pipeline.run import run_backend
 from server.protocol.chat_request import parse_chat_request
-from server.protocol.params import plan_params
 from server.render.chat import ChatFormat, fold_completion
 from server.render.sse import stream_sse
 
@@ -31,17 +30,16 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         log.info("unknown_request_fields", fields=list(chat.unknown_fields))
     facts.stream, facts.messages = chat.stream, len(chat.messages)
     structlog.contextvars.bind_contextvars(model=target.model.id)
-    headers = {"X-Bridge-Backend": target.model.backend}
-    plan = plan_params(chat.params, target.backend.capabilities)
-    if plan.ignored:
-        headers["X-Bridge-Ignored-Params"] = ", ".join(plan.ignored)
     job = backend_request(
         target, settings, chat.messages,
         tools=chat.tools, tool_choice=chat.tool_choice, parallel_tool_calls=chat.parallel_tool_calls,
-        params=plan.passed,
     )
+    planned = answer(target, job, chat.params, facts, settings)
+    headers = {"X-Bridge-Backend": target.model.backend}
+    if planned.ignored:
+        headers["X-Bridge-Ignored-Params"] = ", ".join(planned.ignored)
     fmt = ChatFormat(target.model.id, include_usage=chat.include_usage, legacy_functions=chat.legacy_functions)
-    events = run_backend(target.backend, job, facts, convert_tool_calls=settings.enable_tool_call_conversion)
+    events = planned.events
     async with aclosing(events):
         if chat.stream:
             deadline_at = asyncio.get_running_loop().time() + settings.request_timeout_s

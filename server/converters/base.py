@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -62,10 +63,12 @@ Scan: TypeAlias = Generator[Found | None, None, Outcome]
 
 @dataclass(frozen=True, slots=True)
 class Ctx:
-    """What a scanner may consult: the offered tools, and whether JSON fallbacks are allowed."""
+    """What a scanner may consult: the offered tools, whether JSON fallbacks are allowed, and
+    whether its marker starts a line (after at most three spaces)."""
 
     tools: ToolIndex
     fallback_ok: bool
+    line_start: bool = False
 
 
 Scanner: TypeAlias = Callable[[Tape, Ctx], Scan]
@@ -75,15 +78,19 @@ Scanner: TypeAlias = Callable[[Tape, Ctx], Scan]
 class Marker:
     """Text that may start a block of markup, and the scanner that reads the block.
 
-    Markers start with `<` or `[` and count anywhere, except `line_start` ones (`{`, `[`,
-    a ``` fence), which count only at the start of a line. `fallback` markers count only when
-    tools were offered and no native call has been seen yet.
+    Markers start with `<` or `[` and count anywhere, except `line_start` ones (`{`, a ```
+    fence), which count only at the start of a line. `fallback` markers count only when
+    tools were offered and no native call has been seen yet. `not_markup`, matched at the
+    marker, shows from the text alone that the scanner would fail on its first character
+    (`Fail(skip=1)`), so no block is started: a cheap filter for a marker as common as `[`.
+    It may only match when that failure is certain whatever text follows.
     """
 
     text: str
     scan: Scanner
     line_start: bool = False
     fallback: bool = False
+    not_markup: re.Pattern[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""Typing of raw argument text from XML-style dialects, driven by the tool's JSON schema."""
+"""Typing of raw argument text from XML-style dialects, driven by the tool's JSON schema.
+
+The wire format carries no types, so only the schema can say that `5` is a number: without a
+type for the property (no `parameters`, a property it does not name, or one with no type) the
+value stays the text the model wrote, as vLLM's MiniMax-M2 and SGLang's GLM parsers keep it.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,6 @@ from .schema_types import allowed_types
 
 _INTEGER = re.compile(r"[+-]?\d+")
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-# Exact JSON numbers only: "020" is not one, so zip codes and phone numbers stay strings.
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?")
 _MISSING = object()
 
 
@@ -34,7 +37,7 @@ def coerce_value(raw: str, prop: Any) -> Any:
     """One raw value typed by its property schema; raw text whenever conversion fails."""
     types = allowed_types(prop)
     if not types:
-        return literal_or_text(raw)
+        return raw
     text = raw.strip()
     if "null" in types and text in ("null", "None"):
         return None
@@ -45,21 +48,6 @@ def coerce_value(raw: str, prop: Any) -> Any:
             value = _CONVERTERS[name](text)
             if value is not _MISSING:
                 return value
-    return raw
-
-
-def literal_or_text(raw: str) -> Any:
-    """Without a schema: only exact JSON literals are converted, everything else stays text."""
-    text = raw.strip()
-    if text in ("true", "false", "null"):
-        return json.loads(text)
-    if _JSON_NUMBER.fullmatch(text):
-        value = json.loads(text)
-        return value if not isinstance(value, float) or math.isfinite(value) else raw
-    if text[:1] in ("{", "["):
-        value = _load_json(text)
-        if isinstance(value, (dict, list)):
-            return value
     return raw
 
 

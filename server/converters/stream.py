@@ -92,7 +92,7 @@ class StreamingParser:
                 self._pending = leftover[scanned.at :]
                 return
             tape = Tape(leftover[scanned.at :], eof=eof)
-            ctx = Ctx(self._tools, self._fallback_ok())
+            ctx = Ctx(self._tools, self._fallback_ok(), scanned.line_start)
             self._block = _Block(scanned.marker, tape, scanned.marker.scan(tape, ctx))
             leftover = self._resume(self._block)
         self._pending = ""

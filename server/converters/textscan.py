@@ -82,11 +82,15 @@ def _region_tokens(region: Region) -> Tokens:
 
 @dataclass(frozen=True, slots=True)
 class Scanned:
-    """Text to emit, then where a marker starts (or, with no marker, the held-back tail)."""
+    """Text to emit, then where a marker starts (or, with no marker, the held-back tail).
+
+    `line_start` tells whether the marker starts a line (after at most three spaces).
+    """
 
     pieces: tuple[str, ...]
     at: int
     marker: Marker | None
+    line_start: bool = False
 
 
 LineKind = Literal["hold", "none", "hit", "fence"]
@@ -144,7 +148,7 @@ class TextScanner:
                 return self._stop(cur, cur.pos, None)
             if kind == "hit":
                 assert isinstance(found, Marker)
-                return self._stop(cur, cur.pos, found)
+                return self._stop(cur, cur.pos, found, line_start=True)
             if kind == "fence":
                 self.fence = str(found)
                 return None
@@ -158,7 +162,7 @@ class TextScanner:
         hold, item = self._marker_at(s, at, cur.eof)
         if hold:
             return self._stop(cur, at, None)
-        if isinstance(item, Marker) and (cur.fallback_ok or not item.fallback):
+        if isinstance(item, Marker) and _counts(item, s, at, cur.fallback_ok):
             return self._stop(cur, at, item)
         if isinstance(item, Opener):
             self.region, cur.pos = item.region, at + len(item.text)
@@ -200,11 +204,13 @@ class TextScanner:
         cur.pos = match.start() if reopen else match.end()
         return None
 
-    def _stop(self, cur: _Cursor, at: int, marker: Marker | None) -> Scanned:
+    def _stop(
+        self, cur: _Cursor, at: int, marker: Marker | None, *, line_start: bool = False
+    ) -> Scanned:
         cur.pieces.append(cur.s[cur.start : at])
         if at > 0:
             self.line_start = cur.s[at - 1] == "\n"
-        return Scanned(tuple(p for p in cur.pieces if p), at, marker)
+        return Scanned(tuple(p for p in cur.pieces if p), at, marker, line_start)
 
     def _marker_at(self, s: str, at: int, eof: bool) -> tuple[bool, Marker | Opener | None]:
         tokens = self._table.tokens
@@ -231,14 +237,17 @@ class TextScanner:
             if char == "`" and fenced is not None and (fallback_ok or not fenced.fallback):
                 return "hit", j, fenced
             return "fence", j + run, s[j : j + run]
-        if char == "[":
+        if char in "<[":
+            # A marker that counts anywhere is found here when it starts the line, so that its
+            # scanner learns it is at a line start whatever the chunking.
             hold, item = self._marker_at(s, j, eof)
             if hold:
                 return "hold", q, None
-            if item is not None:
-                return "none", j, None  # `[TOOL_CALLS]` is handled as an anywhere marker
+            if isinstance(item, Marker) and _counts(item, s, j, fallback_ok):
+                return "hit", j, item
+            return "none", j, None
         marker = self._table.line.get(char)
-        if marker is not None and (fallback_ok or not marker.fallback):
+        if marker is not None and _counts(marker, s, j, fallback_ok):
             return "hit", j, marker
         return "none", j, None
 
@@ -257,6 +266,13 @@ class TextScanner:
         if run < len(self.fence):
             return -1
         return k if k == n or s[k] in "\r\n" else -1
+
+
+def _counts(marker: Marker, s: str, at: int, fallback_ok: bool) -> bool:
+    """Whether a marker at `at` starts a block: allowed here, and not already shown to be text."""
+    if marker.fallback and not fallback_ok:
+        return False
+    return marker.not_markup is None or marker.not_markup.match(s, at) is None
 
 
 def _run_length(s: str, pos: int) -> int:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import TypeAlias, TypeVar
 
 from .tape import Step, Tape, find, peek_any, skip_ws
+
+T = TypeVar("T")
+# Reads one parameter from just after its opening tag: the parameter and the offset after it.
+ParamReader: TypeAlias = Callable[[Tape, int], Step[tuple[T, int] | None]]
 
 _NAME = re.compile(r"[\w.\-:]{1,128}")
 
@@ -20,6 +26,31 @@ def attribute(attrs: str, name: str) -> str | None:
     if match is None:
         return None
     return match.group(1) if match.group(1) is not None else match.group(2)
+
+
+def call_body(
+    t: Tape, pos: int, opener: str, closer: str, read: ParamReader[T]
+) -> Step[tuple[list[T], int] | None]:
+    """The parameters of one call up to its own closing tag, and the offset after that tag.
+
+    Each parameter starts with `opener` and is read by `read`. None when the body is malformed
+    or the text ends before `closer`: XML-style parameters carry no count, so only the call's
+    own closing tag shows that its arguments are complete, and a call cut off before it is
+    truncated markup (vLLM's GLM parser keeps it as text too). Only a wrapper around a closed
+    call (`</tool_call>` after `</function>`, `</function_calls>`) may be missing.
+    """
+    params: list[T] = []
+    k = pos
+    while True:
+        k = yield from skip_ws(t, k)
+        which = yield from peek_any(t, k, (opener, closer))
+        if which == 1:
+            return params, k + len(closer)
+        param = (yield from read(t, k + len(opener))) if which == 0 else None
+        if param is None:
+            return None
+        params.append(param[0])
+        k = param[1]
 
 
 def value_end(
@@ -65,5 +96,12 @@ def _closes(
 
 
 def trim_newlines(raw: str) -> str:
-    """Drop exactly one leading and one trailing newline (the Qwen3-Coder value layout)."""
-    return raw.removeprefix("\n").removesuffix("\n")
+    """Drop exactly one leading and one trailing line break (the Qwen3-Coder value layout).
+
+    As in vLLM and SGLang, only the line break after the opening tag and the one before the
+    closing tag are layout; any other whitespace in a string value is the model's content.
+    A CRLF counts as one line break.
+    """
+    start = 2 if raw.startswith("\r\n") else 1 if raw.startswith("\n") else 0
+    end = len(raw) - (2 if raw.endswith("\r\n") else 1 if raw.endswith("\n") else 0)
+    return raw[start : max(start, end)]

@@ -11,10 +11,12 @@ from server.middleware.cors import add_cors_headers
 
 
 async def stamp_response(request: web.BaseRequest, response: web.StreamResponse) -> None:
-    """`on_response_prepare`: X-Request-Id, X-Bridge-Worker, rate-limit headers, then CORS.
+    """`on_response_prepare`: X-Request-Id, X-Bridge-Fallbacks, X-Bridge-Worker, rate-limit
+    headers, then CORS.
 
     It also records the status that went out, so a request cancelled later still logs what
-    the client got.
+    the client got. A stream's headers go out with its first event, by when the backend has
+    reported the fallbacks it took.
     """
     if not isinstance(request, web.Request):
         return
@@ -24,6 +26,8 @@ async def stamp_response(request: web.BaseRequest, response: web.StreamResponse)
         facts.streamed = not isinstance(response, web.Response)
         if "X-Request-Id" not in response.headers:
             response.headers["X-Request-Id"] = facts.request_id
+        if facts.fallbacks:
+            response.headers["X-Bridge-Fallbacks"] = ", ".join(dict.fromkeys(facts.fallbacks))
     if request.app[SETTINGS].workers > 1:
         response.headers["X-Bridge-Worker"] = str(os.getpid())
     for name, value in request.get(RATE_HEADERS, {}).items():

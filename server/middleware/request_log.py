@@ -162,6 +162,7 @@ def _record(request: web.Request, facts: RequestFacts, settings: Settings, statu
         "first_output_ms": round(facts.first_output_s * 1000, 1) if facts.first_output_s is not None else None,
         "fallbacks": facts.fallbacks or None,
         "error": facts.error,
+        "tool_runs": facts.tool_runs or None,
         "temp_dir": facts.temp_dir,
         "temp_dir_base": str(settings.temp_dir_base),
         "pid": os.getpid(),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from executors import Backend, ModelEntry
+from executors import Backend, BackendError, ModelEntry
 from server.protocol.errors import ModelNotFound
 
 log = structlog.get_logger(__name__)
@@ -35,6 +35,7 @@ class ModelCatalog:
         self._ttl_s = ttl_s
         self._models: dict[str, list[ModelInfo]] = {}
         self._expires: dict[str, float] = {}
+        self._failures: dict[str, BackendError] = {}  # why a backend's last discovery failed
         self._lock = asyncio.Lock()
 
     async def models(self, *, refresh: bool = False) -> list[ModelInfo]:
@@ -53,7 +54,10 @@ class ModelCatalog:
         except Exception as exc:  # noqa: BLE001 - one backend being down must not hide the others' models
             log.warning("model_discovery_failed", backend=name, error=str(exc) or type(exc).__name__)
             self._expires[name] = time.monotonic() + min(self._ttl_s, RETRY_FAILED_S)
+            if isinstance(exc, BackendError):
+                self._failures[name] = exc
             return
+        self._failures.pop(name, None)
         self._models[name] = [ModelInfo(f"{name}/{e.id}", name, e.id, e.owned_by, created) for e in entries]
         self._expires[name] = time.monotonic() + self._ttl_s
         log.info("models_discovered", backend=name, count=len(entries))
@@ -67,6 +71,10 @@ class ModelCatalog:
         for model in models:  # bare id: SERVICE order decides
             if model.backend_model == requested:
                 return model
+        for name, failure in self._failures.items():
+            if requested.startswith(f"{name}/") and not self._models.get(name):
+                # `<backend>/…` of a backend that could not list its models: say why (e.g. a 503).
+                raise failure.with_traceback(None)
         raise ModelNotFound(
             f"The model '{requested}' does not exist or is not served here; GET /v1/models lists the ids",
             param="model",

@@ -26,6 +26,17 @@ class Usage:
     premium_requests: float | None = None
     estimated: bool = False
 
+    def plus(self, other: Usage) -> Usage:
+        """The usage of two runs together (a repaired answer costs both)."""
+        return Usage(
+            self.prompt_tokens + other.prompt_tokens,
+            self.completion_tokens + other.completion_tokens,
+            self.cached_tokens + other.cached_tokens,
+            _sum(self.cost_usd, other.cost_usd),
+            _sum(self.premium_requests, other.premium_requests),
+            self.estimated or other.estimated,
+        )
+
     def as_openai(self) -> dict[str, Any]:
         """The chat-completions `usage` object, with our extras only when the backend reported them."""
         usage: dict[str, Any] = {
@@ -39,6 +50,10 @@ class Usage:
         if self.premium_requests is not None:
             usage["premium_requests"] = self.premium_requests
         return usage
+
+
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None and b is None else (a or 0) + (b or 0)
 
 
 @dataclass(frozen=True, slots=True)

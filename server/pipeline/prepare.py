@@ -46,9 +46,11 @@ def backend_request(
     tools: Sequence[Mapping[str, Any]] = (),
     tool_choice: Any = "auto",
     parallel_tool_calls: bool = True,
-    params: Mapping[str, Any] | None = None,
 ) -> BackendRequest:
-    """The structured request the backend gets, with the tool protocol its model follows best."""
+    """The structured request the backend gets, with the tool protocol its model follows best.
+
+    Its `params` stay empty: `pipeline.answer` fills in the ones the backend honours.
+    """
     protocol = tool_protocol_for(target.model.id, settings.tool_dialects, target.backend.capabilities.default_dialect)
     return BackendRequest(
         model=target.model.backend_model,
@@ -57,5 +59,4 @@ def backend_request(
         tool_choice=tool_choice,
         parallel_tool_calls=parallel_tool_calls,
         tool_protocol=protocol,
-        params=dict(params or {}),
     )

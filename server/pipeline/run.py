@@ -6,6 +6,7 @@ through as they arrive; reasoning stays apart; the last event is always `Complet
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass, field
 
@@ -132,12 +133,13 @@ def _usage(report: UsageReport | None, request: BackendRequest, out_chars: int) 
         return Usage(
             report.prompt_tokens, report.completion_tokens, report.cached_tokens, report.cost_usd, report.premium_requests
         )
-    # The backend reported no token counts: estimate (about 4 characters a token) rather than lie with -1.
+    estimate = estimated_usage(request, out_chars)
+    if report is None:
+        return estimate
+    return dataclasses.replace(estimate, cost_usd=report.cost_usd, premium_requests=report.premium_requests)
+
+
+def estimated_usage(request: BackendRequest, out_chars: int) -> Usage:
+    """Usage when the backend reported no token counts (or was stopped early): about 4 characters a token."""
     prompt_chars = sum(len(m.text) for m in request.messages) + sum(len(str(t)) for t in request.tools)
-    return Usage(
-        max(1, prompt_chars // 4),
-        (out_chars + 3) // 4,
-        cost_usd=report.cost_usd if report else None,
-        premium_requests=report.premium_requests if report else None,
-        estimated=True,
-    )
+    return Usage(max(1, prompt_chars // 4), (out_chars + 3) // 4, estimated=True)

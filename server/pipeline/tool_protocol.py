@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +23,16 @@ class DialectToolProtocol:
         )
 
     def render_call(self, name: str, arguments: str) -> str:
-        """An earlier call, written in the dialect."""
-        return render_tool_call(name, arguments, self.dialect)
+        """An earlier call, written in the dialect; never raises.
+
+        A client's history is checked when it is parsed, but a model's own call (kept in the
+        agent's history so the model sees its mistake) may carry arguments that are not a JSON
+        object: those are shown as the string the model wrote.
+        """
+        try:
+            return render_tool_call(name, arguments, self.dialect)
+        except ValueError:
+            return render_tool_call(name, json.dumps({"unparsed_arguments": arguments}, ensure_ascii=False), self.dialect)
 
 
 def tool_protocol_for(model_id: str, overrides: Mapping[str, str], backend_default: str | None) -> DialectToolProtocol:

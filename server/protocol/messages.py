@@ -34,7 +34,7 @@ def _message(raw: Any, index: int) -> Message:
         raise InvalidRequest(f"{param}.content is required", param=f"{param}.content")
     if role == "assistant" and isinstance(raw.get("function_call"), dict):
         fc = raw["function_call"]
-        tool_calls = (ToolCallRecord("", str(fc.get("name", "")), _arguments(fc.get("arguments"), f"{param}.function_call.arguments")),)
+        tool_calls = (ToolCallRecord("", str(fc.get("name", "")), call_arguments(fc.get("arguments"), f"{param}.function_call.arguments")),)
     tool_call_id = raw.get("tool_call_id")
     if role == "tool" and not isinstance(tool_call_id, str):
         raise InvalidRequest(f"{param}.tool_call_id is required for tool messages", param=f"{param}.tool_call_id")
@@ -85,12 +85,12 @@ def _tool_calls(raw: dict[str, Any], param: str) -> tuple[ToolCallRecord, ...]:
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict) or not isinstance(function.get("name"), str):
             raise InvalidRequest(f"{param}.tool_calls[{k}].function.name is required", param=f"{param}.tool_calls[{k}]")
-        arguments = _arguments(function.get("arguments"), f"{param}.tool_calls[{k}].function.arguments")
+        arguments = call_arguments(function.get("arguments"), f"{param}.tool_calls[{k}].function.arguments")
         records.append(ToolCallRecord(str(call.get("id") or ""), function["name"], arguments))
     return tuple(records)
 
 
-def _arguments(value: Any, param: str) -> str:
+def call_arguments(value: Any, param: str) -> str:
     """Earlier call arguments as JSON object text (they are replayed to the model in its markup)."""
     if value is None or value == "":
         return "{}"

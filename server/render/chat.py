@@ -14,6 +14,7 @@ from server.pipeline.events import Completed, OutputEvent, ReasoningOut, Usage
 from server.protocol.errors import ErrorInfo
 
 DONE_FRAME = b"data: [DONE]\n\n"
+KEEPALIVE_COMMENT = b": keep-alive\n\n"
 _JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: dumps() with options builds one per call
 
 
@@ -74,6 +75,10 @@ class ChatFormat:
     def failure(self, info: ErrorInfo) -> bytes:
         """An in-stream error event, then `[DONE]`."""
         return sse_frame(info.body()) + DONE_FRAME
+
+    def keepalive(self) -> bytes:
+        """An SSE comment: every SSE parser skips it."""
+        return KEEPALIVE_COMMENT
 
     def delta(self, event: OutputEvent) -> dict[str, Any] | None:
         """The chunk delta for one output event (None for events that add nothing to the stream)."""

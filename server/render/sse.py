@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Generic, Protocol, Self, TypeVar
 
 import structlog
@@ -27,7 +27,6 @@ from server.serve import SHUTDOWN_CANCEL
 
 log = structlog.get_logger(__name__)
 KEEPALIVE_S = 15.0
-KEEPALIVE_FRAME = b": keep-alive\n\n"
 E = TypeVar("E")
 E_contra = TypeVar("E_contra", contravariant=True)
 
@@ -43,6 +42,9 @@ class SseFormat(Protocol[E_contra]):
 
     def failure(self, info: ErrorInfo) -> bytes:
         """The frames that end a stream that failed after it began."""
+
+    def keepalive(self) -> bytes:
+        """What to send while the backend is silent (an SSE comment, or an event some clients need)."""
 
 
 class _FirstEvent(Generic[E]):
@@ -80,8 +82,9 @@ class _Writer:
     A keep-alive goes out when nothing was written for a keep-alive period.
     """
 
-    def __init__(self, response: web.StreamResponse, keepalive_s: float) -> None:
+    def __init__(self, response: web.StreamResponse, keepalive: Callable[[], bytes], keepalive_s: float) -> None:
         self.response = response
+        self._keepalive_frame = keepalive  # called only when one is due: a format may number its events
         self._loop = asyncio.get_running_loop()
         self._keepalive_s = keepalive_s
         self.last_write = self._loop.time()
@@ -142,7 +145,7 @@ class _Writer:
             if wait > 0.001:
                 await asyncio.sleep(wait)
                 continue
-            self.queue(KEEPALIVE_FRAME)  # also how a silent backend notices a gone client
+            self.queue(self._keepalive_frame())  # also how a silent backend notices a gone client
             self.last_write = self._loop.time()
 
 
@@ -177,8 +180,8 @@ async def stream_sse(
         await first_event.cancel()
         raise
     try:
-        with _Writer(response, keepalive_s) as writer:
-            writer.queue(fmt.opening() if first is not None else fmt.opening() + KEEPALIVE_FRAME)
+        with _Writer(response, fmt.keepalive, keepalive_s) as writer:
+            writer.queue(fmt.opening() if first is not None else fmt.opening() + fmt.keepalive())
             try:
                 async with asyncio.timeout_at(deadline_at):
                     if first is None:  # started by the keep-alive: the first event is still on its way

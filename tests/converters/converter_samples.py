@@ -39,6 +39,8 @@ CONFIG = tool(
     },
 )
 TOOLS = [WEATHER, SEARCH, CONFIG]
+# A tool offered with no `parameters` at all: nothing types its arguments.
+PING = {"type": "function", "function": {"name": "ping", "description": "ping tool"}}
 NS = "antml" + ":"  # the namespaced Anthropic tags, assembled so this file stays plain text
 BEGIN, CALL, SEP = "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>"
 CALL_END, END = "<｜tool▁call▁end｜>", "<｜tool▁calls▁end｜>"
@@ -199,7 +201,7 @@ SAMPLES = [
         "<tool_call>other<arg_key>zip</arg_key><arg_value>020</arg_value>"
         "<arg_key>n</arg_key><arg_value>42</arg_value><arg_key>b</arg_key><arg_value>true</arg_value></tool_call>",
         None,
-        [("other", {"zip": "020", "n": 42, "b": True})],
+        [("other", {"zip": "020", "n": "42", "b": "true"})],
         tools=None,
     ),
     Sample(
@@ -208,6 +210,27 @@ SAMPLES = [
         "<arg_key>zip</arg_key><arg_value>020</arg_value></tool_call>",
         None,
         [("get_weather", {"city": "X", "zip": "020"})],
+    ),
+    # A GLM call has no end but `</tool_call>`: cut off before it, it is truncated (vLLM's
+    # test_extract_tool_calls_incomplete_tool_call).
+    Sample(
+        "glm-no-closer",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n"
+        "<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>",
+        "<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Beijing</arg_value>\n"
+        "<arg_key>date</arg_key>\n<arg_value>2025-08-01</arg_value>",
+    ),
+    Sample(
+        "glm-no-closer-after-text",
+        "Sure.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n",
+        "Sure.\n<tool_call>get_weather\n<arg_key>city</arg_key>\n<arg_value>Paris</arg_value>\n",
+    ),
+    Sample(
+        "glm-second-call-cut",
+        "<tool_call>search<arg_key>q</arg_key><arg_value>a</arg_value></tool_call>\n"
+        "<tool_call>search<arg_key>q</arg_key><arg_value>b</arg_value>",
+        "<tool_call>search<arg_key>q</arg_key><arg_value>b</arg_value>",
+        [("search", {"q": "a"})],
     ),
     Sample(
         "glm-prose",
@@ -254,6 +277,45 @@ SAMPLES = [
             )
         ],
     ),
+    # Qwen3-Coder value layout: exactly one newline after the opening tag and one before the
+    # closing tag are layout (vLLM and SGLang); spaces are content in strings, and typed values
+    # ignore the whitespace around them.
+    Sample(
+        "qwen3coder-value-whitespace",
+        "<tool_call>\n<function=get_weather>\n<parameter=city>\n  Paris \n</parameter>\n"
+        "<parameter=days>\n 3 \n</parameter>\n<parameter=zip>\n 5 \n</parameter>\n</function>\n</tool_call>",
+        None,
+        [("get_weather", {"city": "  Paris ", "days": 3, "zip": " 5 "})],
+    ),
+    Sample(
+        "qwen3coder-crlf",
+        "<tool_call>\r\n<function=get_weather>\r\n<parameter=city>\r\nParis\r\n</parameter>\r\n"
+        "<parameter=days>\r\n3\r\n</parameter>\r\n</function>\r\n</tool_call>",
+        None,
+        [("get_weather", {"city": "Paris", "days": 3})],
+    ),
+    Sample(
+        "qwen3coder-string-keeps-inner-layout",
+        "<function=search>\n<parameter=q>\n\n    def f():\n        pass\n\n</parameter>\n"
+        "<parameter=limit>\n\t7\t\n</parameter>\n</function>",
+        None,
+        [("search", {"q": "\n    def f():\n        pass\n", "limit": 7})],
+    ),
+    Sample(
+        "qwen3coder-typed-whitespace",
+        "<function=configure>\n<parameter=flag>\n  true \n</parameter>\n<parameter=ratio>\n 0.5\r\n"
+        "</parameter>\n<parameter=note>\n null \n</parameter>\n<parameter=tags>\n [1] \n</parameter>\n"
+        "<parameter=opts>\n {'a': None} \n</parameter>\n</function>",
+        None,
+        [("configure", {"flag": True, "ratio": 0.5, "note": None, "tags": [1], "opts": {"a": None}})],
+    ),
+    Sample(
+        "qwen3coder-untyped-whitespace",
+        "<function=other>\n<parameter=n>\n 5 \n</parameter>\n</function>",
+        None,
+        [("other", {"n": " 5 "})],
+        tools=None,
+    ),
     Sample(
         "qwen3coder-anyof",
         "<function=search>\n<parameter=q>\n5\n</parameter>\n<parameter=limit>\n7\n"
@@ -264,6 +326,11 @@ SAMPLES = [
     Sample(
         "qwen3coder-cut-after-params",
         "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n",
+        "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n",
+    ),
+    Sample(
+        "qwen3coder-wrapper-cut",
+        "<tool_call>\n<function=search>\n<parameter=q>\nx\n</parameter>\n</function>\n",
         None,
         [("search", {"q": "x"})],
     ),
@@ -328,7 +395,7 @@ SAMPLES = [
         '<invoke name="other"><parameter name="n">3</parameter><parameter name="z">007'
         "</parameter></invoke>",
         None,
-        [("other", {"n": 3, "z": "007"})],
+        [("other", {"n": "3", "z": "007"})],
         tools=None,
     ),
     Sample("claude-xml-prose", "Use <invoke name=...> tags.", "Use <invoke name=...> tags."),
@@ -336,6 +403,17 @@ SAMPLES = [
         "claude-xml-truncated",
         '<function_calls><invoke name="search"><parameter name="q">x',
         '<function_calls><invoke name="search"><parameter name="q">x',
+    ),
+    Sample(
+        "claude-xml-wrapper-cut",
+        '<function_calls>\n<invoke name="search">\n<parameter name="q">x</parameter>\n</invoke>\n',
+        None,
+        [("search", {"q": "x"})],
+    ),
+    Sample(
+        "claude-xml-invoke-cut",
+        'Ok <invoke name="search">\n<parameter name="q">x</parameter>\n',
+        'Ok <invoke name="search">\n<parameter name="q">x</parameter>\n',
     ),
     Sample(
         "minimax",
@@ -397,6 +475,48 @@ SAMPLES = [
         "pythonic-prose",
         "[see(x=1)] for details\n[link](http://x)\n[a, b]",
         "[see(x=1)] for details\n[link](http://x)\n[a, b]",
+    ),
+    # Pythonic lists inside prose: SGLang's detector finds `[` anywhere and keeps the text around
+    # it; the names must be offered tools.
+    Sample(
+        "pythonic-prose-around",
+        'Let me check. [get_weather(city="Paris")] Done.',
+        "Let me check.  Done.",
+        [("get_weather", {"city": "Paris"})],
+    ),
+    Sample(
+        "pythonic-prose-after",
+        "[search(q='a'), search(q='b')] Both sent.\nNext line.",
+        "Both sent.\nNext line.",
+        [("search", {"q": "a"}), ("search", {"q": "b"})],
+    ),
+    Sample(
+        "pythonic-two-lists-in-a-sentence",
+        "First [search(q='a')], then [get_weather(city='Rome', days=2)].",
+        "First , then .",
+        [("search", {"q": "a"}), ("get_weather", {"city": "Rome", "days": 2})],
+    ),
+    Sample(
+        "pythonic-prose-unknown-name",
+        "Run [rm_rf(path='/')] now, or [search(q='x'), rm_rf(path='/')] later.",
+        "Run [rm_rf(path='/')] now, or [search(q='x'), rm_rf(path='/')] later.",
+    ),
+    Sample(
+        "pythonic-prose-without-tools",
+        "Try [f(x=1)] here.\n[g(y=2)]",
+        "Try [f(x=1)] here.",
+        [("g", {"y": 2})],
+        tools=None,
+    ),
+    Sample(
+        "pythonic-prose-not-calls",
+        "See [the docs], a[i], [link](http://x), [f(x)] and [search (q)] or [search(q=].",
+        "See [the docs], a[i], [link](http://x), [f(x)] and [search (q)] or [search(q=].",
+    ),
+    Sample(
+        "json-list-mid-line",
+        'See [{"name": "search", "arguments": {}}] ok',
+        'See [{"name": "search", "arguments": {}}] ok',
     ),
     # Mistral
     Sample(
@@ -492,6 +612,39 @@ SAMPLES = [
         '[{"name": "search", "arguments": {"q": "a"}}, {"name": "search", "arguments": {"q": "b"}}]',
         None,
         [("search", {"q": "a"}), ("search", {"q": "b"})],
+    ),
+    # XML-style values without a schema (no `parameters`, or a property it does not name) stay text
+    Sample(
+        "glm-no-parameters-schema",
+        "<tool_call>ping<arg_key>count</arg_key><arg_value>5</arg_value>"
+        "<arg_key>loud</arg_key><arg_value>true</arg_value></tool_call>",
+        None,
+        [("ping", {"count": "5", "loud": "true"})],
+        tools=[*TOOLS, PING],
+    ),
+    Sample(
+        "qwen3coder-property-not-in-schema",
+        "<function=get_weather>\n<parameter=city>\nOslo\n</parameter>\n<parameter=count>\n5\n"
+        "</parameter>\n<parameter=extra>\n[1, 2]\n</parameter>\n</function>",
+        None,
+        [("get_weather", {"city": "Oslo", "count": "5", "extra": "[1, 2]"})],
+    ),
+    Sample(
+        "claude-xml-no-parameters-schema",
+        '<invoke name="ping"><parameter name="n">null</parameter><parameter name="x">-0.5'
+        "</parameter></invoke>",
+        None,
+        [("ping", {"n": "null", "x": "-0.5"})],
+        tools=[*TOOLS, PING],
+    ),
+    Sample(
+        "claude-xml-dsml-flag-without-schema",
+        '<｜DSML｜invoke name="ping"><｜DSML｜parameter name="opts" string="false">{"a": 1}'
+        '</｜DSML｜parameter><｜DSML｜parameter name="n" string="true">5</｜DSML｜parameter>'
+        "</｜DSML｜invoke>",
+        None,
+        [("ping", {"opts": {"a": 1}, "n": "5"})],
+        tools=[*TOOLS, PING],
     ),
     # Mixed dialects in one answer, text between calls kept
     Sample(

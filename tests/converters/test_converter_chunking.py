@@ -136,6 +136,8 @@ FRAGMENTS = [
     "020",
     "x",
     "search",
+    "q=",
+    "get_weather(",
     "<function=",
     "<parameter=",
     "</parameter>",

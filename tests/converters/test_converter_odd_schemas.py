@@ -8,7 +8,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server.converters import DIALECTS, StreamingParser, parse, render_tool_call, render_tool_instructions
+from server.converters import (
+    DIALECTS,
+    StreamingParser,
+    parse,
+    render_tool_call,
+    render_tool_instructions,
+)
 
 values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=5),

@@ -58,6 +58,23 @@ def test_brace_at_line_start_is_held_only_while_it_could_be_a_call() -> None:
     assert parser.feed('", "age": 3}') == [TextOut('{"name": "John", "age": 3}')]
 
 
+def test_a_bracket_in_prose_is_held_only_while_it_could_be_a_call_list() -> None:
+    parser = StreamingParser(TOOLS)
+    assert parser.feed("Let me check. [get_") == [TextOut("Let me check. ")]
+    assert parser.feed("weather(city=") == []
+    events = parser.feed('"Paris")] Done.')
+    assert [type(e) for e in events] == [CallStart, CallArgs, CallEnd, TextOut]
+    assert events[1].fragment == '{"city": "Paris"}' and events[-1] == TextOut(" Done.")
+    assert parser.feed("See [the docs] or [print(x=1)] ok") == [
+        TextOut("See [the docs] or [print(x=1)] ok")
+    ]
+
+
+def test_a_bracket_in_prose_is_not_held_without_tools() -> None:
+    parser = StreamingParser(None)
+    assert parser.feed("Try [f(x=1") == [TextOut("Try [f(x=1")]
+
+
 def test_ordinary_json_is_released_after_its_first_key() -> None:
     parser = StreamingParser(TOOLS)
     assert parser.feed('{"answer": ') == [TextOut('{"answer": ')]

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from server.converters import DIALECTS, build_dialects
-from server.converters.coerce import coerce_value, literal_or_text
+from server.converters.base import Ctx, Fail, Marker
+from server.converters.coerce import coerce_params, coerce_value
 from server.converters.registry import default_table
 from server.converters.tape import Tape
 from server.converters.toolindex import ToolIndex
 from server.converters.validate import check_arguments
+from server.converters.xmlish import trim_newlines
 
 
 @pytest.mark.parametrize(
@@ -37,8 +41,8 @@ from server.converters.validate import check_arguments
         ("null", {"type": "integer", "nullable": True}, None),
         ("hello", {"anyOf": [{"type": "string"}, {"type": "null"}]}, "hello"),
         ("3", {"enum": [1, 2, 3]}, 3),
-        ("3", {"description": "no type"}, 3),
-        ("3", None, 3),
+        ("3", {"description": "no type"}, "3"),
+        ("3", None, "3"),
     ],
 )
 def test_values_are_typed_by_the_schema(raw: str, schema: Any, expected: Any) -> None:
@@ -47,22 +51,36 @@ def test_values_are_typed_by_the_schema(raw: str, schema: Any, expected: Any) ->
 
 
 @pytest.mark.parametrize(
+    "raw", ["5", "020", "-0.5", "true", "null", "None", "[1, 2]", '{"a": 1}', " 5 ", ""]
+)
+@pytest.mark.parametrize("schema", [None, {}, {"description": "no type"}, "odd"])
+def test_without_a_type_in_the_schema_values_stay_text(raw: str, schema: Any) -> None:
+    # The wire format carries no types: "5" may be a zip code or an id, so only a schema says 5.
+    assert coerce_value(raw, schema) == raw
+
+
+def test_a_property_the_schema_does_not_name_stays_text() -> None:
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
+    assert coerce_params(schema, [("n", "5"), ("m", "5")]) == {"n": 5, "m": "5"}
+    assert coerce_params({}, [("m", "true")]) == {"m": "true"}
+    assert coerce_params(None, [("m", "[1]")]) == {"m": "[1]"}
+
+
+@pytest.mark.parametrize(
     ("raw", "expected"),
     [
-        ("020", "020"),
-        ("-0.5", -0.5),
-        ("1.", "1."),
-        ("true", True),
-        ("None", "None"),
-        ("+1", "+1"),
-        ("[1, 2]", [1, 2]),
-        ("{bad", "{bad"),
-        ('"quoted"', '"quoted"'),
-        ("12345678901234567890", 12345678901234567890),
+        ("\nx\n", "x"),
+        ("\r\nx\r\n", "x"),
+        ("\n\nx\n\n", "\nx\n"),
+        ("  x  ", "  x  "),
+        ("\n  x \n", "  x "),
+        ("x\r", "x\r"),
+        ("\n", ""),
+        ("", ""),
     ],
 )
-def test_without_a_schema_only_exact_json_literals_convert(raw: str, expected: Any) -> None:
-    assert literal_or_text(raw) == expected
+def test_one_layout_newline_is_trimmed_at_each_end(raw: str, expected: str) -> None:
+    assert trim_newlines(raw) == expected
 
 
 def test_validation_reports_required_types_enums_and_extras() -> None:
@@ -138,3 +156,43 @@ def test_registry_is_an_explicit_table_keyed_by_dialect_name() -> None:
     } <= set(DIALECTS)
     table = default_table()
     assert "<tool_call>" in table.anywhere and "{" in table.line
+
+
+FILTERED = [m for d in DIALECTS.values() for m in d.markers if m.not_markup is not None]
+NAMED = ToolIndex.from_tools([{"name": n} for n in ("a", "ab", "a.b", "é")])
+
+
+def test_the_pythonic_bracket_filter_skips_prose_brackets_only() -> None:
+    (bracket,) = FILTERED
+    assert bracket.text == "[" and bracket.not_markup is not None
+    for prose in (
+        "[the docs]", "a[i]", "[link](x)", "[1, 2]", "[ .x", "[search q", "[f(x)]", "[f(x==1)]",
+    ):  # fmt: skip
+        assert bracket.not_markup.search(prose), prose
+    for maybe in (
+        "[search(q=1)]", "[f()]", "[ ab (", '[{"name"', "[search", "[f(x", "[f(x =", "[ ",
+    ):  # fmt: skip
+        assert bracket.not_markup.match(maybe) is None, maybe
+
+
+@settings(max_examples=5000, deadline=None)
+@given(
+    body=st.text(alphabet="ab1.é_ (){}[]'=,\n\t", max_size=16),
+    marker=st.sampled_from(FILTERED),
+    tools=st.sampled_from([NAMED, ToolIndex()]),
+    line_start=st.booleans(),
+)
+def test_a_marker_filter_rejects_only_what_its_scanner_rejects_at_once(
+    body: str, marker: Marker, tools: ToolIndex, line_start: bool
+) -> None:
+    text = marker.text + body
+    assert marker.not_markup is not None
+    if marker.not_markup.match(text) is None:
+        return
+    scan = marker.scan(Tape(text, eof=True), Ctx(tools, tools.given, line_start))
+    try:
+        item = next(scan)
+    except StopIteration as stop:
+        assert stop.value == Fail(), text
+    else:
+        pytest.fail(f"the filter skipped {text!r}, where the scanner found {item!r}")

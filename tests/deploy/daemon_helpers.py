@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tests.openapi.hooks import record_exchange
+
 REPO = Path(__file__).resolve().parents[2]
 START_SH = REPO / "start.sh"
 STOP_SH = REPO / "stop.sh"
@@ -62,10 +64,13 @@ def call(
     )
     try:
         with _OPENER.open(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read())
+            raw = response.read()
+            record_exchange(method, path, response.status, response.headers.get("Content-Type", ""), raw)
+            return response.status, json.loads(raw)
     except urllib.error.HTTPError as exc:
         with exc:
             raw = exc.read()
+        record_exchange(method, path, exc.code, exc.headers.get("Content-Type", ""), raw)
         return exc.code, json.loads(raw) if raw else None
 
 

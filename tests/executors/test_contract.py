@@ -14,6 +14,7 @@ import pytest
 from executors import (
     Backend,
     BackendContext,
+    CliAuthFailed,
     CliFailed,
     CliModelRejected,
     CliNotFound,
@@ -159,9 +160,9 @@ async def test_crash_mid_stream_raises_after_the_text_so_far(kind: str, backend:
 
 
 async def test_auth_error_carries_the_cli_message(kind: str, backend: Backend) -> None:
-    with pytest.raises(CliFailed) as info:
+    with pytest.raises(CliAuthFailed) as info:
         await collect(backend, request_for(kind, scenario("auth")))
-    assert not isinstance(info.value, CliModelRejected)
+    assert not info.value.retryable  # sending it again cannot log the CLI in
     if kind == "copilot":
         assert "No authentication information found" in info.value.message
         assert "COPILOT_GITHUB_TOKEN" in info.value.message
@@ -180,6 +181,7 @@ async def test_model_rejected_by_the_cli(kind: str, backend: Backend) -> None:
 async def test_non_zero_exit_uses_stderr(kind: str, backend: Backend) -> None:
     with pytest.raises(CliFailed) as info:
         await collect(backend, request_for(kind, scenario("exit")))
+    assert not isinstance(info.value, CliAuthFailed) and info.value.retryable
     assert "fatal: something went wrong" in info.value.message
     assert info.value.exit_code == 2
 

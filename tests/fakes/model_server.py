@@ -69,15 +69,16 @@ def count_tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _strings(value: Any) -> Iterator[str]:
+def strings_in(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value (where directives may hide), depth first."""
     if isinstance(value, str):
         yield value
     elif isinstance(value, list):
         for item in value:
-            yield from _strings(item)
+            yield from strings_in(item)
     elif isinstance(value, dict):
         for item in value.values():
-            yield from _strings(item)
+            yield from strings_in(item)
 
 
 def find_directives(texts: list[str]) -> dict[str, str]:
@@ -107,12 +108,13 @@ def script_for(texts: list[str]) -> Script:
     return Script(reply, split_chunks(reply, n), float(directives.get("delay", 0)), status)
 
 
-def _message_texts(body: dict[str, Any]) -> list[str]:
-    return list(_strings(body.get("system"))) + list(_strings(body.get("messages")))
+def message_texts(body: dict[str, Any]) -> list[str]:
+    """The strings of a request's system prompt and messages, in order."""
+    return list(strings_in(body.get("system"))) + list(strings_in(body.get("messages")))
 
 
 def _prompt_chars(body: dict[str, Any]) -> int:
-    return sum(len(s) for s in _message_texts(body))
+    return sum(len(s) for s in message_texts(body))
 
 
 # ---------------------------------------------------------------------------- recording
@@ -167,7 +169,7 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     """OpenAI `POST /v1/chat/completions`, streaming or not."""
     body = await request.json()
     model = str(body.get("model", ""))
-    script = script_for(_message_texts(body))
+    script = script_for(message_texts(body))
     if model == INVALID_MODEL:
         message = f"The model `{model}` does not exist or you do not have access to it."
         return _openai_error(404, message, "model_not_found")
@@ -246,7 +248,7 @@ async def messages(request: web.Request) -> web.StreamResponse:
         # Side requests ignore the directives so a scripted delay or error hits only the answer.
         script = Script(side_reply, [side_reply], 0.0, None)
     else:
-        script = script_for(_message_texts(body))
+        script = script_for(message_texts(body))
     if model == INVALID_MODEL:
         return _anthropic_error(404, f"model: {model}")
     if script.status is not None:

@@ -219,6 +219,23 @@ def test_reply_file_beats_env_reply(flavor: Flavor, sandbox: Sandbox, tmp_path: 
 
 
 @pytest.mark.parametrize("flavor", FLAVORS)
+def test_replies_file_answers_by_the_number_of_earlier_assistant_turns(
+    flavor: Flavor, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    script = tmp_path / "script.json"
+    script.write_text(json.dumps(["first", "second", "third"]))
+    opening = f"Go [[fake:replies_file={script}]] [[fake:chunks=1]]"
+    turn = "### Assistant\n(called a tool)\n\n### Tool result: t\nok"
+    for earlier, expected in ((0, "first"), (1, "second"), (2, "third"), (5, "third")):
+        prompt = "\n\n".join(["The conversation so far:", f"### User\n{opening}", *[turn] * earlier])
+        done = run_fake(flavor, sandbox, prompt)
+        assert flavor.deltas(done.events) == [expected], earlier
+    # A reply directive later in the prompt (e.g. in a tool result) still wins over the script.
+    done = run_fake(flavor, sandbox, f"{opening}\n{turn}\n[[fake:reply=override]]")
+    assert flavor.deltas(done.events) == ["override"]
+
+
+@pytest.mark.parametrize("flavor", FLAVORS)
 def test_scenario_directive_in_the_system_prompt(flavor: Flavor, sandbox: Sandbox) -> None:
     for name in ("AGENTS.md", "system-prompt.txt"):
         (sandbox.workdir / name).write_text("Be terse. [[fake:scenario=exit]]")

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 
 from tests.conftest import scenario
+from tests.openapi.hooks import checked_session
 from tests.operations.conftest import PROJECT_ROOT, BridgeProcess
 
 StartBridge = Callable[..., BridgeProcess]
@@ -41,7 +42,7 @@ def test_bad_rate_limit_storage_refuses_to_start(tmp_path: Path) -> None:
 async def test_public_bind_with_opt_out_serves(start_bridge: StartBridge) -> None:
     bridge = start_bridge(HOST="0.0.0.0", ALLOW_PUBLIC_WITHOUT_AUTH="true")
     bridge.wait_ready()
-    async with aiohttp.ClientSession() as session, session.get(f"{bridge.url}/v1/models") as resp:
+    async with checked_session() as session, session.get(f"{bridge.url}/v1/models") as resp:
         assert resp.status == 200
 
 
@@ -50,7 +51,7 @@ async def test_log_files_have_json_and_no_keys(start_bridge: StartBridge) -> Non
     bridge = start_bridge(API_KEY=key, LOG_LEVEL="info")
     bridge.wait_ready()
     chat = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": scenario("ok")}]}
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         for headers in ({"Authorization": f"Bearer {key}"}, {"x-api-key": key}, {"x-api-key": key[:-1]}):
             async with session.post(f"{bridge.url}/v1/chat/completions", json=chat, headers=headers) as resp:
                 await resp.read()
@@ -72,7 +73,7 @@ async def test_sigterm_lets_a_short_stream_finish(start_bridge: StartBridge) -> 
     bridge.wait_ready()
     chat = {"model": "copilot/gpt-5.4", "stream": True,
             "messages": [{"role": "user", "content": scenario("slow", delay=0.4, chunks=4)}]}
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         async with session.post(f"{bridge.url}/v1/chat/completions", json=chat) as resp:
             assert resp.status == 200 and resp.headers["X-Request-Id"]
             await resp.content.readuntil(b"\n\n")

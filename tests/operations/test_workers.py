@@ -15,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import cli_records, scenario
 from tests.executors.test_contract import pid_alive
+from tests.openapi.hooks import checked_session
 from tests.operations.conftest import BridgeProcess
 
 StartBridge = Callable[..., BridgeProcess]
@@ -29,7 +30,7 @@ async def worker_pids(url: str, want: int, timeout: float = 15.0) -> set[int]:
     """Worker pids seen over fresh connections until `want` distinct ones answered."""
     seen: set[int] = set()
     deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+    async with checked_session(connector=aiohttp.TCPConnector(force_close=True)) as session:
         while len(seen) < want and time.monotonic() < deadline:
             try:
                 async with session.get(f"{url}/v1/models") as resp:
@@ -82,7 +83,7 @@ async def test_sigterm_finishes_short_streams_and_cuts_hung_ones_within_grace(
     bridge = start_bridge(WORKERS="2", SHUTDOWN_GRACE=str(grace), KILL_GRACE_MS="300")
     bridge.wait_ready()
     workers = await worker_pids(bridge.url, want=2)
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+    async with checked_session(connector=aiohttp.TCPConnector(force_close=True)) as session:
         started = [asyncio.Event(), asyncio.Event()]
         short = asyncio.create_task(_stream(session, bridge.url, scenario("slow", delay=0.3, chunks=4), started[0]))
         hung = asyncio.create_task(_stream(session, bridge.url, scenario("hang"), started[1]))

@@ -13,6 +13,7 @@ from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from tests.conftest import MakeClient
+from tests.openapi.hooks import checked_httpx_client, checked_session
 from tests.realcli.conftest import real_cli
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
 
@@ -27,7 +28,9 @@ async def real_sdk(make_client: MakeClient, real_env: dict[str, str]) -> Any:
         config={"COPILOT_CLI_PATH": real_cli("copilot"), "CLAUDE_CLI_PATH": real_cli("claude")},
         request_timeout_ms=90_000,
     )
-    async with AsyncOpenAI(base_url=str(client.make_url("/v1")), api_key="k", max_retries=0) as sdk:
+    async with AsyncOpenAI(
+        base_url=str(client.make_url("/v1")), api_key="k", max_retries=0, http_client=checked_httpx_client()
+    ) as sdk:
         yield sdk
 
 
@@ -145,7 +148,7 @@ async def test_real_cli_tree_is_gone_after_a_disconnect(
     marker = real_env["COPILOT_PROVIDER_API_KEY"] if model.startswith("copilot") else real_env["ANTHROPIC_API_KEY"]
     body = {"model": model, "stream": True,
             "messages": [{"role": "user", "content": "[[fake:reply=one two three four five six]] [[fake:chunks=6]] [[fake:delay=1]]"}]}
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body)
         await resp.content.readuntil(b'"content":"one')
         assert processes_with(marker), "the real CLI should be running mid-stream"
@@ -161,3 +164,25 @@ async def test_real_cli_tree_is_gone_after_a_disconnect(
             break
         await asyncio.sleep(0.05)
     assert list(temp_base.iterdir()) == []
+
+
+@pytest.mark.parametrize(("model", "dialect"), [("copilot/gpt-5.4", "hermes"), ("claude/sonnet", "claude_xml")])
+async def test_real_cli_responses_tool_round_trip(real_sdk: AsyncOpenAI, tmp_path: Path, model: str, dialect: str) -> None:
+    """One Responses round trip per real CLI: a streamed function call, then its output by previous_response_id."""
+    reply = tmp_path / "reply.txt"
+    reply.write_text(REPLIES[dialect], encoding="utf-8")
+    tool: Any = {"type": "function", "name": "get_weather", "description": WEATHER_TOOL["function"]["description"],  # type: ignore[index]
+                 "parameters": WEATHER_TOOL["function"]["parameters"], "strict": False}  # type: ignore[index]
+    question = f"Weather in Paris? [[fake:reply_file={reply}]] [[fake:chunks=9]]"
+    async with real_sdk.responses.stream(model=model, input=question, instructions="Answer briefly.", tools=[tool]) as stream:
+        kinds = [event.type async for event in stream]
+        first = await stream.get_final_response()
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert "response.function_call_arguments.delta" in kinds
+    (call,) = [item for item in first.output if item.type == "function_call"]
+    assert call.name == "get_weather" and json.loads(call.arguments) == {"city": "Paris", "days": 3}
+    final = await real_sdk.responses.create(
+        model=model, previous_response_id=first.id, tools=[tool],
+        input=[{"type": "function_call_output", "call_id": call.call_id, "output": "22C [[fake:reply=It is 22C in Paris.]]"}],
+    )
+    assert final.output_text == "It is 22C in Paris." and final.usage is not None and final.usage.input_tokens > 0

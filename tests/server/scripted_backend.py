@@ -10,18 +10,22 @@ from executors import BackendEvent, BackendHealth, BackendRequest, Capabilities,
 
 @dataclass
 class ScriptedBackend:
-    """Yields `script` for every request and records the requests it got; `closed` counts cleanups."""
+    """Yields `script` for the first request and `later[i]` for the ones after it (the last repeats);
+    records the requests it got; `closed` counts cleanups."""
 
     script: Sequence[BackendEvent | Exception]
+    later: Sequence[Sequence[BackendEvent | Exception]] = ()
     name: str = "scripted"
     capabilities: Capabilities = field(default_factory=Capabilities)
     requests: list[BackendRequest] = field(default_factory=list)
     closed: int = 0
 
     async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
+        turn = len(self.requests)
         self.requests.append(request)
+        script = self.script if turn == 0 or not self.later else self.later[min(turn, len(self.later)) - 1]
         try:
-            for item in self.script:
+            for item in script:
                 if isinstance(item, Exception):
                     raise item
                 yield item

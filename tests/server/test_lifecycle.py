@@ -7,10 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiohttp
-
 from tests.conftest import MakeClient, cli_records, scenario
 from tests.executors.test_contract import pid_alive
+from tests.openapi.hooks import checked_session
 
 
 def body(prompt: str, model: str = "copilot/gpt-5.4", stream: bool = True) -> dict[str, Any]:
@@ -35,7 +34,7 @@ async def test_client_disconnect_kills_cli_group_and_removes_temp_dir(
         for path in record_dir.iterdir():
             path.unlink()
         client = await make_client()
-        async with aiohttp.ClientSession() as session:
+        async with checked_session() as session:
             resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("hang_hard"), model))
             assert resp.status == 200
             await resp.content.readuntil(b"Hello")
@@ -72,7 +71,7 @@ async def test_timeout_mid_stream_is_an_in_stream_error(make_client: MakeClient,
 
 async def test_first_chunk_reaches_client_before_cli_finishes(make_client: MakeClient, record_dir: Path) -> None:
     client = await make_client()
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         started = time.monotonic()
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("slow", delay=0.5)))
         await resp.content.readuntil(b"Hello")
@@ -131,7 +130,7 @@ async def test_other_requests_survive_a_crash(make_client: MakeClient) -> None:
 
 async def test_silent_cli_gets_the_stream_started_with_keepalives(make_client: MakeClient) -> None:
     client = await make_client(keepalive_s=0.3)
-    async with aiohttp.ClientSession() as session:
+    async with checked_session() as session:
         started = time.monotonic()
         resp = await session.post(client.make_url("/v1/chat/completions"), json=body(scenario("slow", delay=1.2, chunks=2)))
         assert resp.status == 200  # headers went out although the CLI had said nothing yet

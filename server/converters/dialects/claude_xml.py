@@ -19,7 +19,7 @@ from typing import Any
 from ..base import FAIL, Ctx, Dialect, Done, Found, Marker, Scan
 from ..coerce import coerce_params
 from ..tape import Step, Tape, peek_any, scan_to, skip_ws
-from ..xmlish import attribute, valid_name, value_end
+from ..xmlish import attribute, call_body, valid_name, value_end
 from .rules import RAW_ARGUMENTS
 
 PREFIXES = ("", "antml:", "｜DSML｜")
@@ -79,30 +79,30 @@ def _invoke(t: Tape, ctx: Ctx, tags: _Tags, pos: int, *, wrapped: bool) -> Step[
     if head is None or name is None or not valid_name(name):
         return None
     after = (tags.invoke, tags.calls_end) if wrapped else None
-    params: list[tuple[str, str]] = []
-    json_keys: set[str] = set()
-    k = head[1]
-    while True:
-        k = yield from skip_ws(t, k)
-        which = yield from peek_any(t, k, (tags.param, tags.invoke_end))
-        if which == 1:
-            arguments = coerce_params(ctx.tools.parameters(name), params)
-            for raw_key in json_keys:
-                arguments[raw_key] = _json_or_text(arguments[raw_key])
-            return Found(name, arguments, pos, k + len(tags.invoke_end))
-        param = (yield from _tag(t, k + len(tags.param))) if which == 0 else None
-        key = attribute(param[0], "name") if param else None
-        if param is None or key is None:
-            return None
-        end = yield from value_end(
-            t, param[1], tags.param_end, (tags.param,), tags.invoke_end, after
-        )
-        if end < 0:
-            return None
-        params.append((key, t.get(param[1], end)))
-        if attribute(param[0], "string") == "false":
-            json_keys.add(key)
-        k = end + len(tags.param_end)
+    body = yield from call_body(t, head[1], tags.param, tags.invoke_end, partial(_param, tags, after))
+    if body is None:
+        return None
+    params, end = body
+    arguments = coerce_params(ctx.tools.parameters(name), [(key, raw) for key, raw, _ in params])
+    for key, _, is_json in params:
+        if is_json:
+            arguments[key] = _json_or_text(arguments[key])
+    return Found(name, arguments, pos, end)
+
+
+def _param(
+    tags: _Tags, after: tuple[str, ...] | None, t: Tape, pos: int
+) -> Step[tuple[tuple[str, str, bool], int] | None]:
+    # One `<parameter name="k">raw</parameter>`; DSML's string="false" marks a JSON value.
+    param = yield from _tag(t, pos)
+    key = attribute(param[0], "name") if param else None
+    if param is None or key is None:
+        return None
+    end = yield from value_end(t, param[1], tags.param_end, (tags.param,), tags.invoke_end, after)
+    if end < 0:
+        return None
+    is_json = attribute(param[0], "string") == "false"
+    return (key, t.get(param[1], end), is_json), end + len(tags.param_end)
 
 
 def _tag(t: Tape, pos: int) -> Step[tuple[str, int] | None]:

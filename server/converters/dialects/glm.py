@@ -1,6 +1,7 @@
 """GLM-4.5 / 4.6 / 4.7: `<tool_call>NAME<arg_key>k</arg_key><arg_value>v</arg_value></tool_call>`.
 
-Reached through the `<tool_call>` marker (see hermes). String values are kept unstripped.
+Reached through the `<tool_call>` marker (see hermes). String values are kept unstripped. The
+body has no end but `</tool_call>`, so a call cut off before it stays text.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 from ..base import FAIL, Ctx, Dialect, Done, Found, Scan
 from ..coerce import coerce_params
 from ..tape import Step, Tape, peek_any, scan_to, skip_ws
-from ..xmlish import valid_name, value_end
+from ..xmlish import call_body, valid_name, value_end
 from .rules import RAW_ARGUMENTS
 
 CLOSE = "</tool_call>"
@@ -29,24 +30,10 @@ def scan_body(t: Tape, ctx: Ctx, pos: int) -> Scan:
     name = t.get(pos, name_end)
     if name_end < 0 or not valid_name(name):
         return FAIL
-    params: list[tuple[str, str]] = []
-    k = name_end
-    while True:
-        k = yield from skip_ws(t, k)
-        which = yield from peek_any(t, k, (KEY, CLOSE))
-        if which == 1:
-            stop = k + len(CLOSE)
-            break
-        if which < 0:
-            if k >= t.end and params:  # complete arguments, closing tag cut off
-                stop = k
-                break
-            return FAIL
-        item = yield from _argument(t, k + len(KEY))
-        if item is None:
-            return FAIL
-        params.append(item[0])
-        k = item[1]
+    body = yield from call_body(t, name_end, KEY, CLOSE, _argument)
+    if body is None:
+        return FAIL
+    params, stop = body
     yield Found(name, coerce_params(ctx.tools.parameters(name), params), 0, stop)
     return Done(stop)
 

@@ -2,8 +2,10 @@
 
 Optionally wrapped in `<|python_start|>` … `<|python_end|>`.
 
-Arguments must be Python literals. An unwrapped list counts only at the start of a line and
-must end its line; a `[{` list at a line start is handed to the bare-JSON fallback.
+Arguments must be Python literals. When tools were offered, an unwrapped list counts anywhere,
+prose before and after it included (as SGLang's detector reads it), if every name is an offered
+tool. Without tools the names cannot be checked, so a list counts only when it fills its line.
+A `[{` list at a line start is handed to the bare-JSON fallback.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ _LINE_END = re.compile(r"[^ \t]")
 _OUTSIDE = re.compile(r"['\"()\[\]{}]")
 _INSIDE = {"'": re.compile(r"['\\\n]"), '"': re.compile(r'["\\\n]')}
 _PAIRS = {"(": ")", "[": "]", "{": "}"}
+# What scan_list rejects at once, seen from the text alone: `[` then neither `{` nor a name; a
+# name not followed by `(` ("[the docs]", "a[i]", "[link](…)"); or `name(` followed by neither
+# `)` nor `key=` ("[f(x)]"). Possessive, so a name is never cut short to fake a mismatch.
+_NOT_A_LIST = re.compile(
+    r"\[\s*+(?:[^\w\s{]|\d|[\w.]++\s*+(?:[^(]|\(\s*+(?:[^\w.\s)]|[\w.]++\s*+(?:[^=]|==))))"
+)
 
 Calls = list[tuple[str, dict[str, Any]]]
 
@@ -40,24 +48,27 @@ def scan_wrapped(t: Tape, ctx: Ctx) -> Scan:
     return Done(stop)
 
 
-def scan_line(t: Tape, ctx: Ctx) -> Scan:
-    """Read a `[` at the start of a line: a pythonic call list, or a JSON list of calls."""
+def scan_list(t: Tape, ctx: Ctx) -> Scan:
+    """Read a `[`: a pythonic call list, or (at a line start) a JSON list of calls."""
+    if not ctx.tools.given and not ctx.line_start:
+        return FAIL  # brackets in prose, and no tool names to tell a call list from them
     k = yield from skip_ws(t, 1)
     if (yield from peek_any(t, k, ("{",))) == 0:
-        return (yield from bare_json.scan_array(t, ctx, 0))
+        return (yield from bare_json.scan_array(t, ctx, 0)) if ctx.line_start else FAIL
     listed = yield from _call_list(t, ctx, 0)
     if listed is None:
         return FAIL
-    rest = yield from scan_to(t, listed[1], _LINE_END, 1 << 30)
-    if rest >= 0 and t.char(rest) != "\n" and t.char(rest) != "\r":
-        return FAIL  # prose goes on after the brackets: a bracketed aside, not a call list
+    if not ctx.tools.given:
+        rest = yield from scan_to(t, listed[1], _LINE_END, 1 << 30)
+        if rest >= 0 and t.char(rest) != "\n" and t.char(rest) != "\r":
+            return FAIL  # prose goes on after the brackets: a bracketed aside, not a call list
     for name, arguments in listed[0]:
         yield Found(name, arguments, 0, listed[1])
     return Done(listed[1])
 
 
 def _call_list(t: Tape, ctx: Ctx, pos: int) -> Step[tuple[Calls, int] | None]:
-    if not (yield from _plausible(t, pos)):
+    if not (yield from _plausible(t, ctx, pos)):
         return None
     end = yield from _python_end(t, pos)
     calls = _evaluate(t.get(pos, end)) if end > 0 else None
@@ -66,11 +77,13 @@ def _call_list(t: Tape, ctx: Ctx, pos: int) -> Step[tuple[Calls, int] | None]:
     return calls, end
 
 
-def _plausible(t: Tape, pos: int) -> Step[bool]:
-    # `[name(` then `)` or `key=`: anything else is prose and is released at once.
+def _plausible(t: Tape, ctx: Ctx, pos: int) -> Step[bool]:
+    # `[name(` with an offered name, then `)` or `key=`: anything else is prose and is released
+    # at once.
     k = yield from skip_ws(t, pos + 1)
     name_end = yield from scan_to(t, k, _NOT_IDENT, 128)
-    if name_end <= k or not t.get(k, name_end)[0].isidentifier():
+    name = t.get(k, name_end)
+    if name_end <= k or not name[0].isidentifier() or not ctx.tools.known(name):
         return False
     k = yield from skip_ws(t, name_end)
     if (yield from peek_any(t, k, ("(",))) != 0:
@@ -157,7 +170,7 @@ def render_call(name: str, arguments: Mapping[str, Any]) -> str:
 
 DIALECT = Dialect(
     "pythonic",
-    (Marker(START, scan_wrapped), Marker("[", scan_line, line_start=True)),
+    (Marker(START, scan_wrapped), Marker("[", scan_list, not_markup=_NOT_A_LIST)),
     render_call,
     "Write the arguments as keyword arguments with Python literal values.",
 )

@@ -2,8 +2,8 @@
 
     <tool_call>\\n<function=NAME>\\n<parameter=k>\\nv\\n</parameter>\\n</function>\\n</tool_call>
 
-Also accepted without the `<tool_call>` wrapper, and inside Seed-OSS `<seed:tool_call>`. Values are raw text between the tags, with
-one leading and one trailing newline dropped.
+Also accepted without the `<tool_call>` wrapper, and inside Seed-OSS `<seed:tool_call>`. Values
+are raw text between the tags, with one leading and one trailing line break (LF or CRLF) dropped.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 from ..base import FAIL, Ctx, Dialect, Done, Found, Marker, Scan
 from ..coerce import coerce_params
 from ..tape import Step, Tape, optional_closer, peek_any, scan_to, skip_ws
-from ..xmlish import trim_newlines, valid_name, value_end
+from ..xmlish import call_body, trim_newlines, valid_name, value_end
 from .rules import RAW_ARGUMENTS
 
 CALL_CLOSE = "</tool_call>"
@@ -61,24 +61,18 @@ def _function(t: Tape, pos: int, *, after: tuple[str, ...] | None) -> Step[Funct
     name = yield from _tag_name(t, pos + len(FUNCTION))
     if name is None:
         return None
-    params: list[tuple[str, str]] = []
-    k = name[1]
-    while True:
-        k = yield from skip_ws(t, k)
-        which = yield from peek_any(t, k, (PARAM, FUNCTION_END))
-        if which == 1:
-            return name[0], params, k + len(FUNCTION_END)
-        if which < 0:
-            # Complete parameters with `</function>` cut off by the token limit are kept.
-            return (name[0], params, k) if k >= t.end and params else None
-        key = yield from _tag_name(t, k + len(PARAM))
+
+    def parameter(t: Tape, pos: int) -> Step[tuple[tuple[str, str], int] | None]:
+        key = yield from _tag_name(t, pos)
         if key is None:
             return None
         end = yield from value_end(t, key[1], PARAM_END, (PARAM,), FUNCTION_END, after)
         if end < 0:
             return None
-        params.append((key[0], trim_newlines(t.get(key[1], end))))
-        k = end + len(PARAM_END)
+        return (key[0], trim_newlines(t.get(key[1], end))), end + len(PARAM_END)
+
+    body = yield from call_body(t, name[1], PARAM, FUNCTION_END, parameter)
+    return None if body is None else (name[0], *body)
 
 
 def _tag_name(t: Tape, pos: int) -> Step[tuple[str, int] | None]:

@@ -1,0 +1,89 @@
+"""The agent loop both endpoints share: ask the model, run the tools it calls, repeat, answer.
+
+Each turn is one backend run through the pipeline (`run_backend`); a dialogue decides how the
+tools are offered and how calls and results are written back. The loop ends when a turn calls no
+tool, or when a turn asks for more tools than the step limit leaves (`max_steps`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+
+import structlog
+
+from executors import Backend, Message
+from server.agent.dialogue import Dialogue
+from server.agent.events import AgentDone, AgentEvent, AnswerText, Step, StepDone, ToolCalled
+from server.agent.toolbox import Toolbox, ToolRun
+from server.facts import RequestFacts
+from server.pipeline.events import Completed, Usage
+from server.pipeline.run import run_backend
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRun:
+    """Everything one agent request runs with."""
+
+    backend: Backend
+    dialogue: Dialogue
+    toolbox: Toolbox
+    max_steps: int
+
+
+async def run_agent(run: AgentRun, conversation: Sequence[Message], facts: RequestFacts) -> AsyncGenerator[AgentEvent, None]:
+    """Yield the loop's events as they happen; `AgentDone` comes last."""
+    messages = list(conversation)
+    steps: list[Step] = []
+    usages: list[Usage] = []
+    while True:
+        reader = run.dialogue.reader()
+        async with aclosing(run_backend(run.backend, run.dialogue.request(messages), facts)) as events:
+            async for event in events:
+                if isinstance(event, Completed):
+                    usages.append(event.usage)
+                text = reader.feed(event)
+                if text:
+                    yield AnswerText(text)
+        turn = reader.finish()
+        if not turn.calls:
+            yield _done(turn.answer, "stop", steps, usages, facts)
+            return
+        runs: list[ToolRun] = []
+        for call in turn.calls:
+            if len(steps) >= run.max_steps:
+                log.info("agent_step_limit", max_steps=run.max_steps, tool_not_run=call.name)
+                yield _done(turn.answer, "max_steps", steps, usages, facts)
+                return
+            number = len(steps) + 1
+            yield ToolCalled(number, call.name, call.arguments, turn.thought)
+            tool_run = await run.toolbox.run(call.name, call.arguments, facts)
+            step = Step(number, tool_run, turn.thought)
+            steps.append(step)
+            runs.append(tool_run)
+            yield StepDone(step)
+        messages += run.dialogue.follow_up(turn, runs)
+
+
+def _done(answer: str, reason: str, steps: Sequence[Step], usages: Sequence[Usage], facts: RequestFacts) -> AgentDone:
+    usage = total_usage(usages)
+    facts.usage = usage.as_openai()
+    return AgentDone(answer, reason, tuple(steps), usage)
+
+
+def total_usage(usages: Sequence[Usage]) -> Usage:
+    """Every turn's usage added up (estimated when any turn's was)."""
+    costs = [u.cost_usd for u in usages if u.cost_usd is not None]
+    premium = [u.premium_requests for u in usages if u.premium_requests is not None]
+    return Usage(
+        prompt_tokens=sum(u.prompt_tokens for u in usages),
+        completion_tokens=sum(u.completion_tokens for u in usages),
+        cached_tokens=sum(u.cached_tokens for u in usages),
+        cost_usd=sum(costs) if costs else None,
+        premium_requests=sum(premium) if premium else None,
+        estimated=any(u.estimated for u in usages),
+    )
+
