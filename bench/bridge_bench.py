@@ -1,26 +1,39 @@
-"""What the bridge adds on top of the CLI: first-byte and total time, and a concurrency sweep.
+"""What the bridge costs on top of the CLI, side by side with the direct-CLI floor, in one run.
 
-Runs `python -m server` as a separate process with the fake CLIs (same token count and delay
-for the direct and the bridged runs), so the numbers measure the bridge, not a model.
-Usage: python bench/bridge_bench.py [--runs 20] [--max-concurrency 64]
+Runs `python -m server` as a separate process with the fake Copilot CLI (a reply of `--tokens`
+words, one every `--delay` seconds) and compares it with spawning the same fake CLI directly,
+with the same argv, from this process:
+- latency, sequential and interleaved: time to the first content, and a non-stream answer
+  against the moment the CLI printed its `result` line;
+- load: `--concurrency` clients (MAX_CONCURRENT_CLIS is raised to match) running `--requests`
+  requests back to back, alternating direct and bridged rounds: throughput, errors, the
+  server's CPU per streamed request and its peak RSS.
+The server runs with its default logging (LOG_LEVEL=info, LOG_REQUESTS on) unless --quiet-logs.
+Usage: python bench/bridge_bench.py [--runs 20] [--concurrency 64] [--requests 256] [--sweep]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
 import socket
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 ROOT = Path(__file__).resolve().parent.parent
 FAKE_COPILOT = ROOT / "tests" / "fakes" / "bin" / "copilot"
+TARGETS = {"first": 2.0, "answer": 5.0, "ratio": 0.92, "cpu": 4.0, "rss": 60.0}
 
 
 def free_port() -> int:
@@ -30,149 +43,346 @@ def free_port() -> int:
 
 
 def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
+    ordered = sorted(values) or [0.0]
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def direct_run(prompt: str, workdir: Path, env: dict[str, str]) -> tuple[float, float]:
-    """Spawn the fake CLI as the bridge would; seconds to first text delta and to exit."""
-    argv = [str(FAKE_COPILOT), "--model", "gpt-5.4", "--output-format", "json", "--stream", "on", "--no-color",
-            "--no-auto-update", "--disable-client-telemetry", "--no-ask-user", "--allow-all-tools",
-            "--available-tools", "__none__"]
-    started = time.perf_counter()
-    proc = await asyncio.create_subprocess_exec(*argv, cwd=workdir, env=env, stdin=asyncio.subprocess.PIPE,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
-    assert proc.stdin and proc.stdout
-    proc.stdin.write(prompt.encode())
-    proc.stdin.close()
-    first = None
-    async for line in proc.stdout:
-        if first is None and b"assistant.message_delta" in line:
-            first = time.perf_counter() - started
-    await proc.wait()
-    return first or 0.0, time.perf_counter() - started
-
-
-async def bridged_run(session: aiohttp.ClientSession, url: str, prompt: str) -> tuple[float, float, bool]:
-    """One streamed request; seconds to the first content byte and to [DONE], and success."""
-    body = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": prompt}]}
-    started = time.perf_counter()
-    first = None
-    ok = False
-    async with session.post(url, json=body) as resp:
-        if resp.status != 200:
-            await resp.read()
-            return 0.0, time.perf_counter() - started, False
-        async for line in resp.content:
-            if first is None and b'"content":"' in line and b'"content":""' not in line:
-                first = time.perf_counter() - started
-            if line.startswith(b"data: [DONE]"):
-                ok = True
-    return first or 0.0, time.perf_counter() - started, ok
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds the process has used (all its threads, not its children)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def cpu_seconds(pid: int) -> float:
-    """User+system CPU time the process has used (not its children)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(cpu_times(pid))
 
 
-def rss_mb(pid: int) -> float:
+def status_mb(pid: int, key: str) -> float:
+    """A size from /proc/PID/status (VmRSS now, VmHWM the peak) in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(key + ":"):
             return int(line.split()[1]) / 1024
     return 0.0
 
 
-async def health_lag(session: aiohttp.ClientSession, base: str, stop: asyncio.Event, out: list[float]) -> None:
-    """Probe /health while streams run: a blocked event loop shows up as a slow answer.
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
-    With many CLIs starting at once on a small machine, /health also waits for CPU time.
+
+@dataclass(frozen=True)
+class Run:
+    """One request: seconds to the first content, to the answer (result line / [DONE] / body), ok.
+
+    `after_first` / `after_result`: seconds from the CLI writing its first text delta / its
+    `result` line (the fake records both moments with FAKE_CLI_RECORD_DIR) to the client having it.
     """
+
+    first: float
+    answer: float
+    ok: bool
+    after_first: float | None = None
+    after_result: float | None = None
+
+
+def final_record(record: Path, timeout_s: float = 5.0) -> dict[str, Any]:
+    """The fake CLI's record once it is final (it writes it when it exits)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            data = json.loads(record.read_text())
+        except (OSError, ValueError):
+            data = {}
+        if data.get("finished"):
+            return dict(data)
+        time.sleep(0.01)
+    return {}
+
+
+def since(moment: float, recorded: Any) -> float | None:
+    return moment - recorded if isinstance(recorded, float) else None
+
+
+class Direct:
+    """Spawns the fake CLI the way the bridge does, in a fresh working dir each time."""
+
+    ARGV = ("--model", "gpt-5.4", "--output-format", "json", "--stream", "on", "--no-color",
+            "--no-auto-update", "--disable-client-telemetry", "--no-ask-user", "--allow-all-tools",
+            "--available-tools", "__none__")
+
+    def __init__(self, base: Path, env: dict[str, str]) -> None:
+        self.base = base
+        self.env = env
+
+    async def run(self, prompt: str, records: Path | None = None) -> Run:
+        workdir = Path(tempfile.mkdtemp(dir=self.base))
+        started = time.perf_counter()
+        env = {**self.env, "FAKE_CLI_RECORD_DIR": str(records)} if records else self.env
+        proc = await asyncio.create_subprocess_exec(
+            str(FAKE_COPILOT), *self.ARGV, cwd=workdir, env=env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+            start_new_session=True)  # as the bridge does; also its own scheduler autogroup, like the bridge's CLIs
+        assert proc.stdin and proc.stdout
+        proc.stdin.write(prompt.encode())
+        proc.stdin.close()
+        first = result = None
+        first_at = result_at = 0.0
+        async for line in proc.stdout:
+            if first is None and b'"assistant.message_delta"' in line:
+                first, first_at = time.perf_counter() - started, time.time()
+            elif line.startswith(b'{"type":"result"'):
+                result, result_at = time.perf_counter() - started, time.time()
+        code = await proc.wait()
+        record = final_record(records / f"copilot-{proc.pid}.json") if records else {}
+        return Run(first or 0.0, result or 0.0, code == 0 and result is not None,
+                   since(first_at, record.get("first_delta_at")), since(result_at, record.get("result_at")))
+
+
+class Bridged:
+    """Sends chat completions to the bridge."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str) -> None:
+        self.session = session
+        self.url = url
+
+    async def stream(self, prompt: str, records: Path | None = None) -> Run:
+        body = {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": prompt}]}
+        before = set(records.glob("*.json")) if records else set()
+        started = time.perf_counter()
+        first = None
+        first_at = 0.0
+        async with self.session.post(self.url, json=body) as resp:
+            if resp.status != 200:
+                await resp.read()
+                return Run(0.0, 0.0, False)
+            async for line in resp.content:
+                if first is None and b'"content":"' in line and b'"content":""' not in line:
+                    first, first_at = time.perf_counter() - started, time.time()
+                elif line.startswith(b"data: [DONE]"):
+                    done = time.perf_counter() - started
+                    new = set(records.glob("*.json")) - before if records else set()
+                    record = final_record(new.pop()) if len(new) == 1 else {}
+                    return Run(first or 0.0, done, first is not None, since(first_at, record.get("first_delta_at")))
+        return Run(first or 0.0, 0.0, False)
+
+    async def whole(self, prompt: str, records: Path | None = None) -> Run:
+        body = {"model": "copilot/gpt-5.4", "messages": [{"role": "user", "content": prompt}]}
+        before = set(records.glob("*.json")) if records else set()
+        started = time.perf_counter()
+        async with self.session.post(self.url, json=body) as resp:
+            data = await resp.read()
+            answered = time.perf_counter() - started
+            answered_at = time.time()
+        new = set(records.glob("*.json")) - before if records else set()
+        record = final_record(new.pop()) if len(new) == 1 else {}
+        return Run(0.0, answered, resp.status == 200 and b'"content"' in data,
+                   after_result=since(answered_at, record.get("result_at")))
+
+
+async def closed_loop(concurrency: int, total: int, one: Callable[[], Awaitable[Run]]) -> tuple[float, list[Run]]:
+    """`concurrency` clients, each starting its next request when the last one ends, `total` in all."""
+    left = total
+    runs: list[Run] = []
+
+    async def client() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            try:
+                runs.append(await one())
+            except (aiohttp.ClientError, OSError, TimeoutError):
+                runs.append(Run(0.0, 0.0, False))
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return time.perf_counter() - started, runs
+
+
+def row(measure: str, floor: str, bridged: str, target: str = "", met: bool | None = None) -> str:
+    """One line of the results table."""
+    verdict = "" if met is None else ("yes" if met else "**no**")
+    return f"| {measure} | {floor} | {bridged} | {target} | {verdict} |"
+
+
+async def latency(direct: Direct, bridged: Bridged, prompt: str, runs: int, records: Path) -> list[str]:
+    d_runs, s_runs, w_runs = [], [], []
+    for _ in range(runs):  # interleaved, so machine noise hits both paths alike
+        d_runs.append(await direct.run(prompt, records))
+        s_runs.append(await bridged.stream(prompt, records))
+        w_runs.append(await bridged.whole(prompt, records))
+    d_first = statistics.median(r.first for r in d_runs) * 1000
+    b_first = statistics.median(r.first for r in s_runs) * 1000
+    added_first = b_first - d_first
+
+    def ms(values: list[float | None]) -> tuple[float, float]:
+        known = [v * 1000 for v in values if v is not None]
+        return (statistics.median(known), max(known)) if known else (float("inf"), float("inf"))
+
+    d_relay, b_relay = ms([r.after_first for r in d_runs]), ms([r.after_first for r in s_runs])
+    d_after, b_after = ms([r.after_result for r in d_runs]), ms([r.after_result for r in w_runs])
+    return [
+        row(f"first content, median of {runs} (request sent → first content; CLI start-up varies by ±10 ms)",
+            f"{d_first:.1f} ms", f"{b_first:.1f} ms ({added_first:+.1f})", f"≤ +{TARGETS['first']:.0f} ms",
+            added_first <= TARGETS["first"]),
+        row(f"first content after the CLI wrote its first delta, median / max of {runs} (direct: the line read)",
+            f"{d_relay[0]:.2f} / {d_relay[1]:.2f} ms", f"{b_relay[0]:.2f} / {b_relay[1]:.2f} ms"),
+        row(f"non-stream answer after the CLI wrote its `result` line, median / max of {runs} "
+            "(direct: the line read)", f"{d_after[0]:.2f} / {d_after[1]:.2f} ms",
+            f"**{b_after[0]:.2f}** / {b_after[1]:.2f} ms", f"≤ +{TARGETS['answer']:.0f} ms",
+            b_after[0] <= TARGETS["answer"]),
+    ]
+
+
+async def load(direct: Direct, bridged: Bridged, server_pid: int, prompt: str, concurrency: int,
+               requests: int, rounds: int) -> list[str]:
+    d_time = b_time = b_user = b_sys = 0.0
+    d_runs: list[Run] = []
+    b_runs: list[Run] = []
+    for _ in range(rounds):  # alternating, so a busy minute on the machine hits both
+        elapsed, runs = await closed_loop(concurrency, requests, lambda: direct.run(prompt))
+        d_time += elapsed
+        d_runs += runs
+        user_before, sys_before = cpu_times(server_pid)
+        elapsed, runs = await closed_loop(concurrency, requests, lambda: bridged.stream(prompt))
+        user_after, sys_after = cpu_times(server_pid)
+        b_user += user_after - user_before
+        b_sys += sys_after - sys_before
+        b_time += elapsed
+        b_runs += runs
+    d_ok = sum(r.ok for r in d_runs)
+    b_ok = sum(r.ok for r in b_runs)
+    d_rps, b_rps = d_ok / d_time, b_ok / b_time
+    ratio = b_rps / d_rps
+    errors = len(b_runs) - b_ok
+    cpu_ms = (b_user + b_sys) * 1000 / len(b_runs)
+    peak = status_mb(server_pid, "VmHWM")
+    n = len(b_runs)
+    d_answers = [r.answer * 1000 for r in d_runs]
+    b_answers = [r.answer * 1000 for r in b_runs]
+    return [
+        row(f"throughput at C={concurrency} ({n} streams)", f"{d_rps:.2f} req/s",
+            f"{b_rps:.2f} req/s (**{ratio:.3f}** of the floor)", f"≥ {TARGETS['ratio']}", ratio >= TARGETS["ratio"]),
+        row(f"errors at C={concurrency}", str(len(d_runs) - d_ok), str(errors), "0", errors == 0),
+        row(f"p50 / p95 stream time at C={concurrency}", f"{pct(d_answers, .5):.0f} / {pct(d_answers, .95):.0f} ms",
+            f"{pct(b_answers, .5):.0f} / {pct(b_answers, .95):.0f} ms"),
+        row(f"server CPU per streamed request at C={concurrency}", "–",
+            f"**{cpu_ms:.2f} ms** (user {b_user * 1000 / n:.2f}, system {b_sys * 1000 / n:.2f})",
+            f"≤ {TARGETS['cpu']:.0f} ms", cpu_ms <= TARGETS["cpu"]),
+        row("server RSS, peak (VmHWM)", "–", f"{peak:.1f} MB", f"< {TARGETS['rss']:.0f} MB", peak < TARGETS["rss"]),
+    ]
+
+
+async def probe_health(session: aiohttp.ClientSession, base: str, stop: asyncio.Event, lags: list[float]) -> None:
+    """Time /health while streams run: a blocked event loop shows up as a slow answer."""
     while not stop.is_set():
         started = time.perf_counter()
         async with session.get(base + "/health") as resp:
             await resp.read()
-        out.append(time.perf_counter() - started)
+        lags.append(time.perf_counter() - started)
         await asyncio.sleep(0.05)
 
 
-async def main(runs: int, max_concurrency: int) -> None:
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+async def sweep(bridged: Bridged, direct: Direct, base: str, server_pid: int, prompt: str, top: int) -> None:
+    print("\n### Concurrency sweep (one burst per level)\n")
+    print("| streams | ok | req/s | p50 total (direct) | p95 first content (direct) | max /health | server CPU |")
+    print("|---|---|---|---|---|---|---|")
+    level = 1
+    while level <= top:
+        d_runs = await asyncio.gather(*(direct.run(prompt) for _ in range(level)))
+        stop = asyncio.Event()
+        lags: list[float] = []
+        prober = asyncio.create_task(probe_health(bridged.session, base, stop, lags))
+        cpu_before = cpu_seconds(server_pid)
+        started = time.perf_counter()
+        b_runs = await asyncio.gather(*(bridged.stream(prompt) for _ in range(level)))
+        elapsed = time.perf_counter() - started
+        cpu_ms = (cpu_seconds(server_pid) - cpu_before) * 1000 / level
+        stop.set()
+        await prober
+        good = [r for r in b_runs if r.ok]
+        print(f"| {level} | {len(good)} | {len(good) / elapsed:.1f} | {pct([r.answer for r in good], .5) * 1000:.0f} ms "
+              f"({pct([r.answer for r in d_runs], .5) * 1000:.0f}) | {pct([r.first for r in good], .95) * 1000:.0f} ms "
+              f"({pct([r.first for r in d_runs], .95) * 1000:.0f}) | {max(lags, default=0) * 1000:.0f} ms | {cpu_ms:.1f} ms |")
+        level *= 2
+
+
+@contextlib.asynccontextmanager
+async def bridge(env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
+    """`python -m server` with `env`, ready; its base URL and pid."""
     port = free_port()
-    # One-shot mode: this bench compares the bridge with spawning the same CLI per request.
-    env = {**os.environ, "HOME": str(tmp), "PORT": str(port), "SERVICE": "copilot", "COPILOT_MODE": "oneshot",
-           "COPILOT_CLI_PATH": str(FAKE_COPILOT), "TEMP_DIR_BASE": str(tmp / "t"), "LOG_LEVEL": "warning",
-           "LOG_DIR": str(tmp / "logs"), "LOG_REQUESTS": "false", "MAX_CONCURRENT_CLIS": str(max_concurrency)}
-    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=ROOT, env=env,
+    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=ROOT, env={**env, "PORT": str(port)},
                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    url = base + "/v1/chat/completions"
-    prompt = "[[fake:chunks=20]] [[fake:delay=0.01]] Say hi"
     try:
-        timeout = aiohttp.ClientTimeout(total=120)
-        async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
-            for _ in range(100):
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
                 try:
                     async with session.get(base + "/health") as resp:
                         if resp.status in (200, 503):
                             break
                 except aiohttp.ClientError:
-                    await asyncio.sleep(0.1)
-            workdir = tmp / "direct"
-            workdir.mkdir()
-            await bridged_run(session, url, prompt)  # warm-up: model discovery, first spawn
-            direct, bridged = [], []
-            for _ in range(runs):  # interleaved, so machine noise hits both paths alike
-                direct.append(await direct_run(prompt, workdir, env))
-                bridged.append(await bridged_run(session, url, prompt))
-            d_first = statistics.median(d[0] for d in direct) * 1000
-            d_total = statistics.median(d[1] for d in direct) * 1000
-            b_first = statistics.median(b[0] for b in bridged) * 1000
-            b_total = statistics.median(b[1] for b in bridged) * 1000
-            print(f"## Overhead (median of {runs} sequential runs, fake copilot, 20 chunks x 10 ms)\n")
-            print("| path | first content byte | total |\n|---|---|---|")
-            print(f"| CLI spawned directly | {d_first:.1f} ms | {d_total:.1f} ms |")
-            print(f"| through the bridge | {b_first:.1f} ms | {b_total:.1f} ms |")
-            print(f"| added by the bridge | {b_first - d_first:+.1f} ms | {b_total - d_total:+.1f} ms |\n")
-            print("## Concurrency sweep (streams of 20 chunks x 50 ms)\n")
-            print("| streams | ok | errors | req/s | p50 total (direct) | p95 total (direct) | p95 first byte (direct) "
-                  "| max /health | server CPU | server RSS |")
-            print("|---|---|---|---|---|---|---|---|---|---|")
-            sweep_prompt = "[[fake:chunks=20]] [[fake:delay=0.05]] Say hi"
-            level = 1
-            while level <= max_concurrency:
-                direct_level = await asyncio.gather(*(direct_run(sweep_prompt, workdir, env) for _ in range(level)))
-                d_totals = [d[1] * 1000 for d in direct_level]
-                d_firsts = [d[0] * 1000 for d in direct_level]
-                stop = asyncio.Event()
-                lags: list[float] = []
-                prober = asyncio.create_task(health_lag(session, base, stop, lags))
-                started = time.perf_counter()
-                cpu_before = cpu_seconds(server.pid)
-                results = await asyncio.gather(*(bridged_run(session, url, sweep_prompt) for _ in range(level)),
-                                               return_exceptions=True)
-                elapsed = time.perf_counter() - started
-                server_cpu = cpu_seconds(server.pid) - cpu_before
-                rss = rss_mb(server.pid)
-                stop.set()
-                await prober
-                good = [r for r in results if isinstance(r, tuple) and r[2]]
-                totals = [r[1] * 1000 for r in good] or [0.0]
-                firsts = [r[0] * 1000 for r in good] or [0.0]
-                print(f"| {level} | {len(good)} | {level - len(good)} | {len(good) / elapsed:.1f} | "
-                      f"{pct(totals, 0.5):.0f} ms ({pct(d_totals, 0.5):.0f}) | {pct(totals, 0.95):.0f} ms "
-                      f"({pct(d_totals, 0.95):.0f}) | {pct(firsts, 0.95):.0f} ms ({pct(d_firsts, 0.95):.0f}) | "
-                      f"{max(lags) * 1000 if lags else 0:.0f} ms | {server_cpu * 1000 / level:.1f} ms/stream | {rss:.0f} MB |")
-                level *= 2
+                    await asyncio.sleep(0.05)
+        yield base, server.pid
     finally:
         server.terminate()
         await server.wait()
 
 
+async def main(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    (tmp / "direct").mkdir()
+    records = tmp / "records"
+    records.mkdir()
+    env = {**os.environ, "HOME": str(tmp), "SERVICE": "copilot", "COPILOT_MODE": "oneshot",  # per request, like the direct floor
+           "COPILOT_CLI_PATH": str(FAKE_COPILOT), "TEMP_DIR_BASE": str(tmp / "t"), "LOG_DIR": str(tmp / "logs"),
+           "MAX_CONCURRENT_CLIS": str(args.concurrency), "MAX_QUEUED_REQUESTS": str(4 * args.concurrency)}
+    for name in ("API_KEY", "API_KEYS", "WORKERS", "FAKE_CLI_RECORD_DIR"):
+        env.pop(name, None)
+    if args.quiet_logs:
+        env.update(LOG_LEVEL="warning", LOG_REQUESTS="false")
+    reply = " ".join(f"word{i}" for i in range(args.tokens))
+    prompt = f"[[fake:reply={reply}]] [[fake:chunks={args.tokens}]] [[fake:delay={args.delay}]] Say hi"
+    print(f"fake copilot, {args.tokens} tokens x {args.delay * 1000:g} ms; logging: "
+          f"{'LOG_LEVEL=warning, LOG_REQUESTS=false' if args.quiet_logs else 'defaults (info, LOG_REQUESTS on)'}; "
+          f"load average at start: {load_average()}\n")
+    direct = Direct(tmp / "direct", env)
+    rows: list[str] = []
+    timeout = aiohttp.ClientTimeout(total=600)
+    async with aiohttp.ClientSession(timeout=timeout, connector=aiohttp.TCPConnector(limit=0)) as session:
+        if args.runs:  # the CLIs record when they wrote their result line (only in this phase)
+            async with bridge({**env, "FAKE_CLI_RECORD_DIR": str(records)}) as (base, _):
+                bridged = Bridged(session, base + "/v1/chat/completions")
+                for _ in range(3):  # warm-up: model discovery, first spawns, imports
+                    await bridged.stream(prompt)
+                    await bridged.whole(prompt)
+                rows += await latency(direct, bridged, prompt, args.runs, records)
+        if args.requests or args.sweep:
+            async with bridge(env) as (base, pid):
+                bridged = Bridged(session, base + "/v1/chat/completions")
+                for _ in range(3):
+                    await bridged.stream(prompt)
+                if args.requests:
+                    rows += await load(direct, bridged, pid, prompt, args.concurrency, args.requests, args.rounds)
+                print("| measure | CLI spawned directly (floor) | through the bridge | target | met |")
+                print("|---|---|---|---|---|")
+                print("\n".join(rows))
+                if args.sweep:
+                    await sweep(bridged, direct, base, pid, prompt, args.concurrency)
+        else:
+            print("| measure | CLI spawned directly (floor) | through the bridge | target | met |")
+            print("|---|---|---|---|---|")
+            print("\n".join(rows))
+    print(f"\nload average at the end: {load_average()}")
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--max-concurrency", type=int, default=64)
-    args = parser.parse_args()
-    asyncio.run(main(args.runs, args.max_concurrency))
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=30, help="sequential runs per path (0: skip)")
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--requests", type=int, default=256, help="requests per load round and path (0: skip)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternating direct/bridged load rounds")
+    parser.add_argument("--tokens", type=int, default=100)
+    parser.add_argument("--delay", type=float, default=0.005)
+    parser.add_argument("--quiet-logs", action="store_true", help="LOG_LEVEL=warning, LOG_REQUESTS=false")
+    parser.add_argument("--sweep", action="store_true", help="also a burst at 1, 2, 4 … concurrency streams")
+    asyncio.run(main(parser.parse_args()))

@@ -1,5 +1,6 @@
 """Backends: each receives a structured request and yields typed events (see `executors.protocol`)."""
 
+from executors.background import Background
 from executors.errors import (
     BackendBusy,
     BackendError,
@@ -41,6 +42,7 @@ __all__ = [
     "BackendEvent",
     "BackendHealth",
     "BackendRequest",
+    "Background",
     "Capabilities",
     "CliAuthFailed",
     "CliError",

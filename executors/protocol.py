@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from executors.background import Background
 from executors.events import BackendEvent
 from executors.request import BackendRequest
 from executors.slots import CliSlots
@@ -58,6 +59,7 @@ class BackendContext:
     temp_base: Path  # where per-request temp dirs go
     slots: CliSlots  # the cap on concurrently running CLI processes
     request_timeout_s: float
+    background: Background = field(default_factory=Background)  # clean-up after answers; drained at stop
 
 
 class Backend(Protocol):

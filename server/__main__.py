@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
 
 from server.app import create_app
 from server.logging_setup import configure_logging
+from server.metrics import use_multiprocess
 from server.middleware.rate_limit import check_storage_uri
 from server.serve import announce, serve
 from server.settings import ConfigError, Settings
@@ -55,7 +58,13 @@ def main() -> int:
     configure_logging(settings.log_level, settings.log_format, settings.log_dir, secrets=settings.api_keys)
     if settings.workers > 1:
         announce(settings, settings.workers)
-        return run_workers(settings, lambda s: _serve_process(s, reuse_port=True, announce_ready=False))
+        # Any worker may answer a scrape: they keep their metrics in shared files and add them up.
+        metrics_dir = Path(tempfile.mkdtemp(prefix="copilot-bridge-metrics-"))
+        use_multiprocess(metrics_dir)
+        try:
+            return run_workers(settings, lambda s: _serve_process(s, reuse_port=True, announce_ready=False))
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return _serve_process(settings, reuse_port=False, announce_ready=True)
 
 

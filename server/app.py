@@ -12,7 +12,8 @@ from aiohttp import web
 from executors import BackendContext, CliSlots, build_backends
 from server.agent.toolset import agent_tools_ctx
 from server.api import add_routes
-from server.keys import BACKENDS, CATALOG, RESPONSE_STORE, SETTINGS, SLOTS
+from server.keys import BACKENDS, BACKGROUND, CATALOG, METRICS, RESPONSE_STORE, SETTINGS, SLOTS
+from server.metrics import Metrics
 from server.middleware.auth import require_api_key
 from server.middleware.context import request_context
 from server.middleware.cors import cors_preflight
@@ -50,11 +51,14 @@ def create_app(settings: Settings, *, env: Mapping[str, str] | None = None) -> w
     backends = build_backends(settings.backends, settings.services, context)
     app[SETTINGS] = settings
     app[SLOTS] = slots
+    app[BACKGROUND] = context.background
     app[BACKENDS] = backends
     app[CATALOG] = ModelCatalog(backends, settings.models_cache_ttl_s)
-    app.cleanup_ctx.extend(
-        [_temp_base, _backends, _response_store, agent_tools_ctx(child_env), inflight_ctx, rate_limiter_ctx, request_log_ctx]
-    )
+    app[METRICS] = Metrics(slots, backends)
+    app.cleanup_ctx.extend([
+        _temp_base, _backends, _response_store, agent_tools_ctx(child_env), inflight_ctx, rate_limiter_ctx,
+        request_log_ctx, _metrics,
+    ])
     add_routes(app)
     return app
 
@@ -65,6 +69,15 @@ async def _temp_base(app: web.Application) -> AsyncIterator[None]:
     # Dirs older than any live request can be are leftovers from a crash.
     sweep_stale(base, older_than_s=settings.request_timeout_s + 60)
     yield
+
+
+async def _metrics(app: web.Application) -> AsyncIterator[None]:
+    metrics = app[METRICS]
+    metrics.start()
+    try:
+        yield
+    finally:
+        await metrics.aclose()
 
 
 async def _backends(app: web.Application) -> AsyncIterator[None]:
@@ -81,6 +94,7 @@ async def _backends(app: web.Application) -> AsyncIterator[None]:
                 await backend.aclose()
             except Exception:
                 log.exception("backend_close_failed", backend=backend.name)
+        await app[BACKGROUND].drain()  # what finished answers left running: CLIs exiting, files going
 
 
 async def _response_store(app: web.Application) -> AsyncIterator[None]:

@@ -8,6 +8,8 @@ with SHUTDOWN_CANCEL as the message (its CLI is killed by the completion's own c
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import signal
 import sys
 import time
@@ -72,8 +74,26 @@ def serve(app: web.Application, settings: Settings, *, reuse_port: bool = False,
     asyncio.run(_serve(app, settings, reuse_port, on_ready))
 
 
+def _watch_children_with_pidfds() -> None:
+    """On Python 3.11, learn of CLI exits through pidfds on the loop instead of a thread per child.
+
+    3.12 does this by itself (and deprecates choosing a watcher); a kernel without pidfd_open
+    keeps the default thread-per-child watcher.
+    """
+    if sys.version_info >= (3, 12) or not hasattr(os, "pidfd_open"):
+        return
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except OSError:
+        return
+    watcher = asyncio.PidfdChildWatcher()
+    watcher.attach_loop(asyncio.get_running_loop())
+    asyncio.set_child_watcher(watcher)
+
+
 async def _serve(app: web.Application, settings: Settings, reuse_port: bool,
                  on_ready: Callable[[], None] | None) -> None:
+    _watch_children_with_pidfds()
     # handler_cancellation: a client that disconnects cancels its handler, which kills the CLI.
     runner = web.AppRunner(app, handler_cancellation=True, access_log=None, shutdown_timeout=2.0)
     await runner.setup()
@@ -84,6 +104,9 @@ async def _serve(app: web.Application, settings: Settings, reuse_port: bool,
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)  # a second signal changes nothing
+        # Everything built so far lives as long as the server: keep it out of the cyclic GC's
+        # full passes, which would otherwise walk it again and again under load.
+        gc.freeze()
         if on_ready is not None:
             on_ready()
         await stop.wait()

@@ -21,6 +21,7 @@ from collections.abc import Callable
 import structlog
 
 from executors.envconfig import ConfigError
+from server.metrics import forget_worker
 from server.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -156,6 +157,7 @@ class Supervisor:
             if started is None:
                 continue
             code = _exit_code(status)
+            forget_worker(pid)
             if self.kill_at is not None:
                 log.info("worker_exited", pid=pid, code=code)
                 continue

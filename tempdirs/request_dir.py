@@ -56,6 +56,16 @@ def sweep_stale(base: Path, older_than_s: float) -> int:
     return removed
 
 
+def new_request_dir(base: Path) -> Path:
+    """A fresh 0700 dir for one request under `base`; the caller removes it with `remove_request_dir`."""
+    return Path(tempfile.mkdtemp(prefix=PREFIX, dir=base))
+
+
+def remove_request_dir(path: Path) -> None:
+    """Remove a request dir and everything in it (blocking; never raises)."""
+    shutil.rmtree(path, ignore_errors=True)
+
+
 class RequestTempDir:
     """`async with RequestTempDir(base) as path:` a fresh 0700 dir, removed on exit."""
 
@@ -64,7 +74,7 @@ class RequestTempDir:
         self.path: Path | None = None
 
     async def __aenter__(self) -> Path:
-        self.path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=self._base))
+        self.path = new_request_dir(self._base)
         return self.path
 
     async def __aexit__(
@@ -73,4 +83,4 @@ class RequestTempDir:
         if self.path is not None:
             path, self.path = self.path, None
             # rmtree can take a while on big dirs; keep it off the event loop.
-            await asyncio.shield(asyncio.to_thread(shutil.rmtree, path, True))
+            await asyncio.shield(asyncio.to_thread(remove_request_dir, path))

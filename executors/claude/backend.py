@@ -107,6 +107,7 @@ class ClaudeBackend:
             await self._pool.start()
 
     async def aclose(self) -> None:
-        """Stop every idle pooled process."""
+        """Stop every idle pooled process; wait for cold runs still settling."""
         if self._pool is not None:
             await self._pool.aclose()
+        await self._cold.aclose()

@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from executors.cli.running import wanted_line
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "claude"
+# The events it reads; `system` (init: tools, models), `user` and rate-limit lines are skipped undecoded.
+_WANTED = frozenset({b"stream_event", b"assistant", b"result"})
 _AUTH_HINT = (
     " (set ANTHROPIC_API_KEY or CLAUDE_CODE_OAUTH_TOKEN for the bridge, or run `claude` and /login "
     "as the user the bridge runs as)"
@@ -22,6 +25,10 @@ class ClaudeDecoder:
         self._streamed = False
         self._result: Mapping[str, Any] | None = None
         self._auth_failed = False
+
+    def wants(self, line: bytes) -> bool:
+        """Only the events it reads need decoding."""
+        return wanted_line(line, _WANTED)
 
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one stream-json line."""
@@ -50,11 +57,20 @@ class ClaudeDecoder:
         self._streamed = bool(text)
         return [TextDelta(text)] if text else []
 
+    def result(self) -> list[BackendEvent] | None:
+        """The usage once the `result` line reported success."""
+        if self._result is None or self._result.get("is_error") or self._auth_failed:
+            return None
+        return self._usage(self._result)
+
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Raise the run's error, or return its usage."""
         result = self._result or {}
         if result.get("is_error") or exit_code != 0:
             raise self._failure(result, exit_code, stderr, stray_stdout)
+        return self._usage(result)
+
+    def _usage(self, result: Mapping[str, Any]) -> list[BackendEvent]:
         usage = result.get("usage")
         if not isinstance(usage, dict):
             return [UsageReport(0, 0, estimated=True)]

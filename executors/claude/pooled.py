@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from executors.cli.running import RunningCli
+from executors.errors import CliOutputError
 from executors.slots import CliSlots
 from tempdirs import RequestTempDir
 
@@ -32,7 +33,7 @@ class PooledClaude:
     async def _await_ready(self) -> None:
         try:
             line = await self.running.process.readline()
-        except (ValueError, OSError):  # an unreadable first line: never marked ready
+        except (CliOutputError, OSError):  # an unreadable first line: never marked ready
             return
         self.ready = b'"control_response"' in line
 

@@ -9,12 +9,12 @@ from contextlib import aclosing
 from pathlib import Path
 
 from executors.cli.config import CliConfig
+from executors.cli.lease import RunLease
 from executors.cli.running import CliLauncher, LaunchSpec
 from executors.cli.transcript import render_transcript
 from executors.events import BackendEvent, RunInfo
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
 from executors.request import BackendRequest
-from tempdirs import RequestTempDir
 
 AuthCheck = Callable[[Mapping[str, str]], tuple[bool, str]]
 VERSION_TTL_S = 300.0  # `--version` spawns the CLI; /health is polled often
@@ -56,13 +56,25 @@ class CliBackend:
         return self._capabilities
 
     async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
-        """Take a slot and a temp dir, run the CLI in it, yield what it prints."""
-        async with self._context.slots.slot(self._name), RequestTempDir(self._context.temp_base) as workdir:
+        """Render the prompt, take a slot and a temp dir, run the CLI, yield what it prints."""
+        rendered = render_transcript(request)
+        lease = RunLease(self._context.slots, self._context.background)
+        self.running += 1
+        try:
+            workdir = await lease.open(self._name, self._context.temp_base)
             yield RunInfo(temp_dir=str(workdir))
-            # aclosing: when this generator is closed, the run's cleanup must happen now, not at GC.
-            async with aclosing(self.run_in(request, workdir)) as events:
+            running = lease.running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
+            await running.send(rendered.prompt)
+            async with aclosing(running.events()) as events:
                 async for event in events:
                     yield event
+        except BaseException:
+            await lease.release()  # client gone, timeout or failure: stop the CLI now
+            raise
+        finally:
+            self.running -= 1
+        # The answer is complete: the CLI's exit and the clean-up finish without delaying it.
+        self._context.background.spawn(lease.settle())
 
     async def run_in(self, request: BackendRequest, workdir: Path) -> AsyncGenerator[BackendEvent, None]:
         """One CLI run in `workdir`; the caller holds the slot and owns the dir."""
@@ -107,4 +119,6 @@ class CliBackend:
         """Nothing to warm up for one-shot runs."""
 
     async def aclose(self) -> None:
-        """Nothing outlives a one-shot run."""
+        """Wait for finished runs still settling (their CLIs exiting, their files going)."""
+        await self._context.background.drain()
+

@@ -28,6 +28,8 @@ class CliProcess:
     def __init__(self, backend: str, proc: asyncio.subprocess.Process) -> None:
         self.backend = backend
         self._proc = proc
+        assert proc.stdout is not None
+        self._stdout = proc.stdout
         self._stderr = bytearray()
         self._stderr_task = asyncio.create_task(self._drain_stderr())
         self._closed = False
@@ -56,7 +58,7 @@ class CliProcess:
                 )
             except (FileNotFoundError, PermissionError, NotADirectoryError) as exc:
                 raise CliNotFound(backend, f"cannot start the {backend} CLI at {argv[0]!r}: {exc.strerror}") from exc
-        log.info("cli_spawned", backend=backend, pid=proc.pid)
+        log.debug("cli_spawned", backend=backend, pid=proc.pid)  # info: one line per request (request_finished)
         return cls(backend, proc)
 
     @property
@@ -98,23 +100,11 @@ class CliProcess:
             pass  # the CLI died early; its exit status and stderr tell why
 
     async def readline(self) -> bytes:
-        """One stdout line (b"" at end of output); not while `lines()` is being read."""
-        stdout = self._proc.stdout
-        assert stdout is not None
-        return await stdout.readline()
-
-    async def lines(self) -> AsyncIterator[bytes]:
-        """Yield stdout lines as they are printed, without their line ending."""
-        stdout = self._proc.stdout
-        assert stdout is not None
-        while True:
-            try:
-                line = await stdout.readline()
-            except ValueError as exc:  # LimitOverrunError surfaces as ValueError from readline
-                raise CliOutputError(self.backend, f"the {self.backend} CLI printed a line over {LINE_LIMIT} bytes") from exc
-            if not line:
-                return
-            yield line.rstrip(b"\r\n")
+        """The next stdout line with its line ending; b"" at the end of output."""
+        try:
+            return await self._stdout.readline()
+        except ValueError as exc:  # LimitOverrunError surfaces as ValueError from readline
+            raise CliOutputError(self.backend, f"the {self.backend} CLI printed a line over {LINE_LIMIT} bytes") from exc
 
     async def wait(self) -> tuple[int, str]:
         """Wait for exit; return the exit status and the tail of stderr."""
@@ -122,6 +112,14 @@ class CliProcess:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(asyncio.shield(self._stderr_task), timeout=2)
         return code, self._stderr.decode("utf-8", "replace")
+
+    async def wait_exit(self, timeout_s: float) -> int | None:
+        """Wait up to `timeout_s` for the CLI to exit on its own; its exit status, or None."""
+        try:
+            async with asyncio.timeout(timeout_s):  # no extra task, unlike wait_for on 3.11
+                return await self._proc.wait()
+        except TimeoutError:
+            return None
 
     async def close(self, grace_s: float) -> None:
         """Terminate the whole process group, kill it after the grace period, and reap."""

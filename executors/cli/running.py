@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from executors.events import BackendEvent
 log = structlog.get_logger(__name__)
 
 STRAY_KEEP = 8192
+# The CLIs exit tens of ms after printing their result; one still running this long is stopped.
+EXIT_AFTER_ANSWER_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +36,21 @@ class LaunchSpec:
 class OutputDecoder(Protocol):
     """Turns one CLI's stdout events into typed events; raises CliFailed on reported errors."""
 
+    def wants(self, line: bytes) -> bool:
+        """False for a line it would ignore anyway, told by its first bytes (`wanted_line`)."""
+
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one JSON line of the CLI's output."""
 
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Called at exit: raise the CLI's error, or return the final events (usage)."""
+
+    def result(self) -> list[BackendEvent] | None:
+        """The final events once the CLI has reported a successful end (its last line), before it exits.
+
+        None until then, and None for a reported failure: its message may need the exit status
+        and stderr, so that waits for the exit and `finish`.
+        """
 
 
 class PromptChannel(Protocol):
@@ -50,7 +61,12 @@ class PromptChannel(Protocol):
 
 
 class RunningCli:
-    """A started CLI process: hand it the prompt once, then read its events, then close it."""
+    """A started CLI process: hand it the prompt once, then read its events, then close it.
+
+    The answer is complete as soon as the CLI reports its result, which it prints before it
+    exits: `events()` ends right there, and `settle()` (off the answer's path) lets the process
+    exit on its own. `close()` stops it at once (client gone, error, timeout).
+    """
 
     def __init__(
         self,
@@ -62,7 +78,7 @@ class RunningCli:
         on_close: Callable[[], None] | None = None,
     ) -> None:
         self.process = process
-        self._on_close = on_close
+        self.cleanup_files = on_close  # blocking file clean-up, to run once the process is gone
         self._decoder = decoder
         self._channel = channel
         self._grace_s = grace_s
@@ -76,26 +92,44 @@ class RunningCli:
         await self._channel.deliver(self.process, prompt, system_prompt)
 
     async def events(self) -> AsyncGenerator[BackendEvent, None]:
-        """Yield events as the CLI prints them; raise the CLI's error when it fails."""
+        """Yield events as the CLI prints them, up to its reported result; raise the CLI's error when it fails."""
         stray = bytearray()
-        async for line in self.process.lines():
+        readline = self.process.readline
+        decoder = self._decoder
+        while line := await readline():
+            if not decoder.wants(line):
+                continue
             event = _decode_json(line)
             if event is None:
                 if len(stray) < STRAY_KEEP:
-                    stray += line[: STRAY_KEEP - len(stray)] + b"\n"
+                    stray += line.rstrip(b"\r\n")[: STRAY_KEEP - len(stray)] + b"\n"
                 continue
-            for item in self._decoder.feed(event):
+            for item in decoder.feed(event):
                 yield item
+            final = decoder.result()
+            if final is not None:
+                for item in final:
+                    yield item
+                return
         code, stderr = await self.process.wait()
-        log.info("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
-        for item in self._decoder.finish(code, stderr, stray.decode("utf-8", "replace")):
+        log.debug("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
+        for item in decoder.finish(code, stderr, stray.decode("utf-8", "replace")):
             yield item
+
+    async def settle(self, timeout_s: float = EXIT_AFTER_ANSWER_S) -> None:
+        """After a complete answer: give the CLI `timeout_s` to exit on its own (`close()` stops it then)."""
+        code = await self.process.wait_exit(timeout_s)
+        if code is None:
+            log.warning("cli_slow_to_exit", backend=self.process.backend, pid=self.process.pid, waited_s=timeout_s)
+        elif code != 0:
+            log.warning("cli_failed_after_answer", backend=self.process.backend, pid=self.process.pid,
+                        returncode=code, stderr=self.process.stderr_tail()[-500:])
+        else:
+            log.debug("cli_exited", backend=self.process.backend, pid=self.process.pid, returncode=code)
 
     async def close(self) -> None:
         """Stop the process group (if still running) and reap it."""
         await self.process.close(self._grace_s)
-        if self._on_close is not None:
-            await asyncio.to_thread(self._on_close)  # file-system cleanup stays off the event loop
 
 
 class CliLauncher(Protocol):
@@ -108,9 +142,29 @@ class CliLauncher(Protocol):
         """Model ids this CLI accepts (its own list, or a built-in fallback)."""
 
 
+_raw_decode = json.JSONDecoder().raw_decode
+_TYPE_FIRST = b'{"type":"'
+
+
+def wanted_line(line: bytes, types: frozenset[bytes]) -> bool:
+    """Whether a line may be an event of one of `types`, without decoding it.
+
+    Both CLIs write `type` as the first key; a line that does not start that way is decoded
+    as usual, so only lines of other types that say so up front are skipped.
+    """
+    if not line.startswith(_TYPE_FIRST):
+        return True
+    end = line.find(b'"', len(_TYPE_FIRST))
+    return end < 0 or line[len(_TYPE_FIRST):end] in types
+
+
 def _decode_json(line: bytes) -> dict[str, Any] | None:
+    # One call per stdout line: skip json.loads' encoding sniffing (the CLIs print UTF-8).
     try:
-        value = json.loads(line)
-    except ValueError:
+        text = line.decode()
+        value, end = _raw_decode(text, len(text) - len(text.lstrip()))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    if end != len(text) and not text[end:].isspace():
         return None
     return value if isinstance(value, dict) else None

@@ -148,6 +148,7 @@ class CopilotBackend:
             await self._runner.start()
 
     async def aclose(self) -> None:
-        """Stop the headless server (and anything it still runs)."""
+        """Stop the headless server (and anything it still runs); wait for one-shot runs still settling."""
         if self._runner is not None:
             await self._runner.aclose()
+        await self._oneshot.aclose()

@@ -8,12 +8,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from executors.cli.running import wanted_line
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "copilot"
 # Copilot's own texts when it has no usable credentials (cli-interface.md 1.1.5): not worth a retry.
 _AUTH_FAILURES = ("Error: No authentication information found", "Authentication failed with provider")
+# The events it reads; the rest (skills, info, turn markers, model call records) is skipped undecoded.
+_WANTED = frozenset({b"assistant.message_delta", b"assistant.message", b"session.error", b"model.call_failure", b"result"})
 # The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
 _FOOTER = re.compile(r"^(Changes|Duration|Tokens|Resume)\s{2,}.*$", re.MULTILINE)
 
@@ -29,6 +32,10 @@ class CopilotDecoder:
         self._call_failure: Mapping[str, Any] | None = None
         self._result: Mapping[str, Any] | None = None
         self.session_id: str | None = None
+
+    def wants(self, line: bytes) -> bool:
+        """Only the events it reads need decoding."""
+        return wanted_line(line, _WANTED)
 
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one JSONL event."""
@@ -60,6 +67,12 @@ class CopilotDecoder:
         self._streamed.add(message_id)
         events.append(TextDelta(text))
         return events
+
+    def result(self) -> list[BackendEvent] | None:
+        """The usage once the `result` line reported success (copilot writes the usage file before it)."""
+        if self._result is None or self._error is not None or self._result.get("exitCode") != 0:
+            return None
+        return [self._usage()]
 
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Raise the run's error, or return its usage."""

@@ -2,7 +2,7 @@
 
 from aiohttp import web
 
-from server.api import agent, chat_completions, health, models, relay, responses
+from server.api import agent, chat_completions, health, metrics, models, relay, responses
 
 
 def add_routes(app: web.Application) -> None:
@@ -19,6 +19,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/v1/models/{model_id:.+}", models.get_model)
     app.router.add_get("/models", models.list_models)
     app.router.add_get("/health", health.health)
+    app.router.add_get("/metrics", metrics.metrics)
     app.router.add_post("/api/chat", agent.chat)
     app.router.add_post("/api/agent_chat", agent.agent_chat)
     app.router.add_get("/api/tools", agent.tools)

@@ -9,7 +9,8 @@ import structlog
 from aiohttp import web
 
 from server.facts import RequestFacts
-from server.keys import FACTS
+from server.keys import FACTS, METRICS
+from server.metrics import Metrics
 from server.middleware import Handler
 
 log = structlog.get_logger(__name__)
@@ -24,7 +25,7 @@ def _request_id(request: web.Request) -> str:
 
 @web.middleware
 async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Create the request's facts, bind its id to every log line of the request, log its outcome."""
+    """Create the request's facts, bind its id to every log line of the request; log and count its outcome."""
     facts = RequestFacts(_request_id(request), request.method, request.path, client=request.remote)
     request[FACTS] = facts
     structlog.contextvars.clear_contextvars()
@@ -38,4 +39,13 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         status = 499  # the client left (or the server is stopping) before the handler returned
         raise
     finally:
-        log.info("request_finished", status=status, duration_ms=round(facts.elapsed_s() * 1000, 1))
+        # After this task step, i.e. once aiohttp has handed the response to the socket: the
+        # answer does not wait for its own log line and metrics.
+        asyncio.get_running_loop().call_soon(_finished, facts, status, request.app.get(METRICS))
+
+
+def _finished(facts: RequestFacts, status: int, metrics: Metrics | None) -> None:
+    """Log and count a request's outcome (its context, request id included, is still bound)."""
+    log.info("request_finished", status=status, duration_ms=round(facts.elapsed_s() * 1000, 1))
+    if metrics is not None:
+        metrics.observe(facts, status)

@@ -11,14 +11,16 @@ import secrets
 import shutil
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import structlog
 from aiohttp import web
 
+from executors import Background
 from server.facts import RequestFacts
-from server.keys import FACTS, SETTINGS
+from server.keys import BACKGROUND, FACTS, SETTINGS
 from server.middleware import Handler
 from server.settings import Settings
 
@@ -77,26 +79,27 @@ def _finish_and_write(folder: Path, record: dict[str, Any], request_raw: bytes |
 
 
 class RequestLogWriter:
-    """Writes request records off the event loop and prunes old days; `aclose()` flushes."""
+    """Writes request records off the event loop and prunes old days; `aclose()` flushes.
 
-    def __init__(self, settings: Settings) -> None:
+    The records ride with the server's other blocking clean-up (`executors.Background`): one
+    worker-thread hand-off a second carries them all, not one hand-off per request.
+    """
+
+    def __init__(self, settings: Settings, background: Background) -> None:
         self.root = settings.log_dir / "requests"
         self._settings = settings
-        self._pending: set[asyncio.Task[None]] = set()
+        self._background = background
 
     def submit(self, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
         """Queue one record; the response does not wait for the disk."""
         folder = self.root / record["started_at"][:10]
-        task = asyncio.create_task(self._write(folder, record, request_raw, response_raw))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._background.run_blocking(partial(self._write, folder, record, request_raw, response_raw))
 
-    async def _write(self, folder: Path, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
+    def _write(self, folder: Path, record: dict[str, Any], request_raw: bytes | None, response_raw: bytes | None) -> None:
+        """Runs in a worker thread."""
         s = self._settings
         try:
-            await asyncio.to_thread(
-                _finish_and_write, folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body
-            )
+            _finish_and_write(folder, record, request_raw, response_raw, s.log_request_body, s.log_response_body)
         except OSError as exc:
             log.warning("request_log_write_failed", error=str(exc))
 
@@ -111,9 +114,8 @@ class RequestLogWriter:
             await asyncio.sleep(PRUNE_EVERY_S)
 
     async def aclose(self) -> None:
-        """Wait for records still being written."""
-        if self._pending:
-            await asyncio.gather(*self._pending, return_exceptions=True)
+        """Wait for records still queued or being written."""
+        await self._background.drain()
 
 
 REQUEST_LOG = web.AppKey("request_log", RequestLogWriter)
@@ -125,7 +127,7 @@ async def request_log_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.log_requests:
         yield
         return
-    writer = RequestLogWriter(settings)
+    writer = RequestLogWriter(settings, app[BACKGROUND])
     app[REQUEST_LOG] = writer
     pruner = asyncio.create_task(writer.prune_forever())
     try:
@@ -195,5 +197,9 @@ async def request_log(request: web.Request, handler: Handler) -> web.StreamRespo
         writer.submit(_record(request, facts, settings, exc.status, cancelled=False), None, None)
         raise
     body = response.body if isinstance(response, web.Response) and isinstance(response.body, bytes) else None
-    writer.submit(_record(request, facts, settings, response.status, cancelled=False), await _request_bytes(request, settings), body)
+    raw = await _request_bytes(request, settings)
+    # After this task step, once the response went out: the answer does not wait for its record.
+    asyncio.get_running_loop().call_soon(
+        lambda: writer.submit(_record(request, facts, settings, response.status, cancelled=False), raw, body)
+    )
     return response

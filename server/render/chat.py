@@ -15,6 +15,7 @@ from server.protocol.errors import ErrorInfo
 
 DONE_FRAME = b"data: [DONE]\n\n"
 KEEPALIVE_COMMENT = b": keep-alive\n\n"
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once: dumps() with options builds one per call
 
 
 def completion_id() -> str:
@@ -24,44 +25,52 @@ def completion_id() -> str:
 
 def sse_frame(payload: Any) -> bytes:
     """One `data:` event with compact JSON."""
-    return b"data: " + json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+    return b"data: " + _JSON.encode(payload).encode() + b"\n\n"
 
 
 @dataclass(slots=True)
 class ChatFormat:
-    """Builds chat chunks with the same id/created/model on every chunk; one per stream."""
+    """Builds chat chunks with the same id/created/model on every chunk; one per stream.
+
+    The envelope around each delta is the same for the whole stream, so it is encoded once and
+    each chunk encodes only its delta (the bytes are those of encoding the whole chunk).
+    """
 
     model: str
     include_usage: bool = False
     legacy_functions: bool = False
     id: str = field(default_factory=completion_id)
     created: int = field(default_factory=lambda: int(time.time()))
+    _head: bytes = field(init=False, repr=False, default=b"")
+    _usage_null: bytes = field(init=False, repr=False, default=b"")
 
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> dict[str, Any]:
-        chunk: dict[str, Any] = {
-            "id": self.id,
-            "object": "chat.completion.chunk",
-            "created": self.created,
-            "model": self.model,
-            "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}],
-        }
-        if self.include_usage:
-            chunk["usage"] = None
-        return chunk
+    def __post_init__(self) -> None:
+        self._head = (
+            f'data: {{"id":{_JSON.encode(self.id)},"object":"chat.completion.chunk","created":{self.created},'
+            f'"model":{_JSON.encode(self.model)},"choices":[{{"index":0,"delta":'
+        ).encode()
+        self._usage_null = b',"usage":null' if self.include_usage else b""
+
+    def _frame(self, delta: str, finish_reason: str | None = None) -> bytes:
+        """One chunk frame around an encoded delta."""
+        finish = b"null" if finish_reason is None else _JSON.encode(finish_reason).encode()
+        return self._head + delta.encode() + b',"logprobs":null,"finish_reason":' + finish + b"}]" + self._usage_null + b"}\n\n"
 
     def opening(self) -> bytes:
         """The first chunk: the assistant role with empty content."""
-        return sse_frame(self._chunk({"role": "assistant", "content": ""}))
+        return self._frame('{"role":"assistant","content":""}')
 
     def frames(self, event: OutputEvent) -> tuple[bytes, bool]:
         """The frames for one output event; `Completed` ends the stream (usage chunk, `[DONE]`)."""
+        if type(event) is TextOut:  # the hot path: one frame per piece of answer text
+            return (self._frame('{"content":' + _JSON.encode(event.text) + "}") if event.text else b""), False
         if isinstance(event, Completed):
-            frames = sse_frame(self._chunk({}, self.finish_reason(event.finish_reason)))
+            frames = self._frame("{}", self.finish_reason(event.finish_reason))
             if self.include_usage:
                 frames += sse_frame(self.usage_chunk(event.usage))
             return frames + DONE_FRAME, True
-        chunk = self.chunk(event)
-        return (sse_frame(chunk) if chunk is not None else b""), False
+        delta = self.delta(event)
+        return (self._frame(_JSON.encode(delta)) if delta is not None else b""), False
 
     def failure(self, info: ErrorInfo) -> bytes:
         """An in-stream error event, then `[DONE]`."""
@@ -71,23 +80,23 @@ class ChatFormat:
         """An SSE comment: every SSE parser skips it."""
         return KEEPALIVE_COMMENT
 
-    def chunk(self, event: OutputEvent) -> dict[str, Any] | None:
-        """The chunk for one output event (None for events that add nothing to the stream)."""
+    def delta(self, event: OutputEvent) -> dict[str, Any] | None:
+        """The chunk delta for one output event (None for events that add nothing to the stream)."""
         if isinstance(event, TextOut):
-            return self._chunk({"content": event.text}) if event.text else None
+            return {"content": event.text} if event.text else None
         if isinstance(event, ReasoningOut):
-            return self._chunk({"reasoning_content": event.text}) if event.text else None
+            return {"reasoning_content": event.text} if event.text else None
         if isinstance(event, CallStart):
             if self.legacy_functions:
-                return self._chunk({"function_call": {"name": event.name, "arguments": ""}}) if event.index == 0 else None
+                return {"function_call": {"name": event.name, "arguments": ""}} if event.index == 0 else None
             call = {"index": event.index, "id": event.id, "type": "function", "function": {"name": event.name, "arguments": ""}}
-            return self._chunk({"tool_calls": [call]})
+            return {"tool_calls": [call]}
         if isinstance(event, CallArgs):
             if not event.fragment:
                 return None
             if self.legacy_functions:
-                return self._chunk({"function_call": {"arguments": event.fragment}}) if event.index == 0 else None
-            return self._chunk({"tool_calls": [{"index": event.index, "function": {"arguments": event.fragment}}]})
+                return {"function_call": {"arguments": event.fragment}} if event.index == 0 else None
+            return {"tool_calls": [{"index": event.index, "function": {"arguments": event.fragment}}]}
         return None
 
     def finish_reason(self, reason: str) -> str:

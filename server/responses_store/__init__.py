@@ -9,9 +9,8 @@ from __future__ import annotations
 from executors.envconfig import ConfigError
 from server.responses_store.memory import MemoryStore
 from server.responses_store.protocol import ResponseStore, StoredResponse, StoreUnreachable
-from server.responses_store.redis import RedisStore
 
-__all__ = ["MemoryStore", "RedisStore", "ResponseStore", "StoreUnreachable", "StoredResponse", "check_store_url", "open_store"]
+__all__ = ["MemoryStore", "ResponseStore", "StoreUnreachable", "StoredResponse", "check_store_url", "open_store"]
 
 REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
 
@@ -30,4 +29,7 @@ def open_store(url: str, ttl_s: float, max_items: int) -> ResponseStore:
     check_store_url(url)
     if url.startswith("memory://"):
         return MemoryStore(ttl_s, max_items)
+    # Imported here: the Redis client (with beartype) adds about 16 MB to every worker that loads it.
+    from server.responses_store.redis import RedisStore
+
     return RedisStore(url, ttl_s)

@@ -32,13 +32,14 @@ VARIANTS: dict[str, tuple[str, dict[str, str]]] = {
 }
 # The fake headless server answers a session only with a GitHub token or a BYOK provider (like the real one).
 FAKE_GITHUB_TOKEN = "gho_fake_bridge_test_token_5c2e"
+TEST_SETTINGS = {"COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"), "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
+                 "KILL_GRACE_MS": "300"}
 
 
 def make_backend(kind: str, env: dict[str, str], temp_base: Path, *, config: dict[str, str] | None = None,
                  slots: CliSlots | None = None) -> Backend:
     """The backend `kind` built from env-style settings, pointed at the fake CLIs."""
-    settings_env = {"COPILOT_CLI_PATH": str(FAKE_BIN / "copilot"), "CLAUDE_CLI_PATH": str(FAKE_BIN / "claude"),
-                    "KILL_GRACE_MS": "300", **(config or {})}
+    settings_env = {**TEST_SETTINGS, **(config or {})}
     temp_base.mkdir(parents=True, exist_ok=True)
     context = BackendContext(env, temp_base, slots or CliSlots(8, 8), request_timeout_s=20)
     return read_backend_configs(settings_env)[kind].build(context)

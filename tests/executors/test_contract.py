@@ -19,18 +19,22 @@ import pytest
 
 from executors import (
     Backend,
+    BackendContext,
     CliAuthFailed,
     CliFailed,
     CliModelRejected,
     CliNotFound,
+    CliSlots,
     RunInfo,
     TextDelta,
     UsageReport,
+    read_backend_configs,
 )
 from executors.envconfig import ConfigError
 from tests.conftest import cli_records, scenario
 from tests.executors.backend_helpers import (
     VARIANTS,
+    TEST_SETTINGS,
     collect,
     make_backend,
     pid_alive,
@@ -41,6 +45,8 @@ from tests.executors.backend_helpers import (
 )
 
 __all__ = ["pid_alive"]  # tests/server imports it from here
+# One-shot runs answer at the CLI's result line; the exit and clean-up follow in the background.
+ONESHOT = {"COPILOT_MODE": "oneshot", "CLAUDE_MODE": "oneshot"}
 
 
 def text_of(events: list[Any]) -> str:
@@ -293,6 +299,7 @@ async def test_cli_state_does_not_grow(kind: str, backend: Backend, cli_env: dic
     home = Path(cli_env["HOME"])
     for _ in range(3):
         await collect(backend, request_for(kind, "hi"))
+    await backend.aclose()  # the clean-up runs after the answer; closing waits for it
     if kind == "copilot":
         state = home / ".copilot" / "session-state"
 
@@ -310,3 +317,58 @@ async def test_concurrent_requests_each_get_their_own_answer(kind: str, backend:
     results = await asyncio.gather(*(collect(backend, request_for(kind, f"[[fake:reply={r}]]")) for r in replies))
     assert [text_of(events) for events in results] == replies
 
+
+@pytest.mark.parametrize("cli", ["copilot", "claude"])
+async def test_the_answer_ends_at_the_result_line_and_the_cli_exits_after(
+    cli: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    backend = make_backend(cli, {**cli_env, "FAKE_CLI_LINGER": "1.5"}, temp_base, config=ONESHOT)
+    started = time.monotonic()
+    events = await collect(backend, request_for(cli, "Say hi"))
+    answered = time.monotonic() - started
+    assert text_of(events) == "Hello from mock."
+    (usage,) = [e for e in events if isinstance(e, UsageReport)]
+    assert not usage.estimated and usage.completion_tokens > 0  # read at the result line, not at exit
+    (record,) = cli_records(record_dir)
+    assert not record.get("finished") and pid_alive(record["pid"])  # the CLI is still lingering
+    (info,) = [e for e in events if isinstance(e, RunInfo)]
+    assert info.temp_dir is not None and Path(info.temp_dir).exists()
+    await backend.aclose()  # waits for the run to settle: the CLI exits on its own, files go
+    (record,) = cli_records(record_dir)
+    assert record["finished"] and record["exit_code"] == 0 and not pid_alive(record["pid"])
+    assert time.monotonic() - started >= 1.5 > answered
+    assert list(temp_base.iterdir()) == []
+
+
+@pytest.mark.parametrize("cli", ["copilot", "claude"])
+async def test_the_slot_is_held_until_the_cli_is_gone(
+    cli: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    temp_base.mkdir(parents=True, exist_ok=True)
+    slots = CliSlots(1, 4)
+    context = BackendContext({**cli_env, "FAKE_CLI_LINGER": "0.8"}, temp_base, slots, request_timeout_s=20)
+    backend = read_backend_configs({**TEST_SETTINGS, **ONESHOT})[cli].build(context)
+    first = await collect(backend, request_for(cli, "one"))
+    assert text_of(first) == "Hello from mock." and slots.in_use == 1  # answered, still exiting
+    second = asyncio.ensure_future(collect(backend, request_for(cli, "two")))
+    await asyncio.sleep(0.3)
+    assert not second.done() and slots.waiting == 1
+    assert text_of(await second) == "Hello from mock."
+    records = sorted(cli_records(record_dir), key=lambda r: r["pid"])
+    assert len(records) == 2
+    await backend.aclose()
+    assert slots.in_use == 0 and not any(pid_alive(r["pid"]) for r in records)
+
+
+@pytest.mark.parametrize("cli", ["copilot", "claude"])
+async def test_a_cli_that_never_exits_after_its_answer_is_stopped(
+    cli: str, cli_env: dict[str, str], temp_base: Path, record_dir: Path
+) -> None:
+    backend = make_backend(cli, {**cli_env, "FAKE_CLI_LINGER": "60"}, temp_base, config=ONESHOT)
+    events = await collect(backend, request_for(cli, "Say hi"))
+    assert text_of(events) == "Hello from mock."
+    (record,) = cli_records(record_dir)
+    started = time.monotonic()
+    await backend.aclose()
+    assert 1.5 < time.monotonic() - started < 6  # EXIT_AFTER_ANSWER_S (2 s), then SIGTERM
+    assert not pid_alive(record["pid"]) and list(temp_base.iterdir()) == []

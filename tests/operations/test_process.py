@@ -88,3 +88,25 @@ async def test_sigterm_lets_a_short_stream_finish(start_bridge: StartBridge) -> 
             raise AssertionError("still accepting connections")
         except aiohttp.ClientConnectionError:
             pass
+
+
+async def test_answers_go_out_before_the_cli_exits_and_sigterm_waits_for_its_cleanup(
+    start_bridge: StartBridge, tmp_path: Path, record_dir: Path
+) -> None:
+    bridge = start_bridge(FAKE_CLI_LINGER="1.5")  # the CLI stays 1.5 s after its result line
+    bridge.wait_ready()
+    chat = {"model": "copilot/gpt-5.4", "messages": [{"role": "user", "content": scenario("ok")}]}
+    async with aiohttp.ClientSession() as session:
+        started = time.monotonic()
+        async with session.post(f"{bridge.url}/v1/chat/completions", json=chat) as resp:
+            assert resp.status == 200
+            assert (await resp.json())["choices"][0]["message"]["content"] == "Hello from mock."
+        assert time.monotonic() - started < 1.5 + 3  # not bound to the linger (spawn included)
+    records = [json.loads(p.read_text()) for p in record_dir.glob("*.json")]
+    assert len(records) == 1 and not records[0]["finished"]  # answered; the CLI is still there
+    bridge.proc.send_signal(signal.SIGTERM)
+    assert bridge.proc.wait(15) == 0
+    (record,) = [json.loads(p.read_text()) for p in record_dir.glob("*.json")]
+    assert record["finished"] and record["exit_code"] == 0  # it exited on its own, before the server did
+    assert list((tmp_path / "bridge-tmp").iterdir()) == []
+    assert not [p for p in (tmp_path / "home" / ".copilot" / "session-state").iterdir() if not p.name.startswith(".")]

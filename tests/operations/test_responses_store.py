@@ -9,8 +9,8 @@ import coredis
 import pytest
 
 from server.middleware.auth import key_fingerprint
-from server.responses_store import MemoryStore, RedisStore, StoredResponse
-from server.responses_store.redis import KEY_PREFIX
+from server.responses_store import MemoryStore, StoredResponse
+from server.responses_store.redis import KEY_PREFIX, RedisStore
 from server.settings import ConfigError, Settings
 from tests.conftest import MakeClient
 from tests.operations.conftest import free_port

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import cli_records, scenario
 from tests.executors.test_contract import pid_alive
@@ -113,3 +114,40 @@ async def test_killed_parent_takes_its_workers_along(start_bridge: StartBridge) 
     while time.monotonic() < deadline and any(pid_alive(pid) for pid in workers):
         await asyncio.sleep(0.1)
     assert not any(pid_alive(pid) for pid in workers)
+
+
+async def test_metrics_add_up_every_worker_whichever_answers_the_scrape(start_bridge: StartBridge) -> None:
+    bridge = start_bridge(WORKERS="2")
+    bridge.wait_ready()
+    chat = {"model": "copilot/gpt-5.4", "messages": [{"role": "user", "content": scenario("ok")}]}
+    served: list[int] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
+        while len(served) < 40 and (len(served) < 4 or len(set(served)) < 2):  # fresh connections spread
+            async with session.post(f"{bridge.url}/v1/chat/completions", json=chat) as resp:
+                assert resp.status == 200
+                served.append(int(resp.headers["X-Bridge-Worker"]))
+        assert len(set(served)) == 2, served  # both workers answered requests
+        scraped_by: set[int] = set()
+        deadline = time.monotonic() + 15
+        while len(scraped_by) < 2 and time.monotonic() < deadline:
+            async with session.get(f"{bridge.url}/metrics") as resp:
+                assert resp.status == 200
+                scraped_by.add(int(resp.headers["X-Bridge-Worker"]))
+                families = {f.name: f for f in text_string_to_metric_families(await resp.text())}
+            requests = [s for s in families["copilot_bridge_requests"].samples if s.name.endswith("_total")]
+            assert sum(s.value for s in requests) == len(served)  # every worker's requests, in any worker's answer
+            durations = [s for s in families["copilot_bridge_request_duration_seconds"].samples if s.name.endswith("_count")]
+            assert sum(s.value for s in durations) == len(served)
+            running = [s for s in families["copilot_bridge_cli_processes"].samples if s.labels["state"] == "running"]
+            assert len(running) == 1 and 0 <= running[0].value <= 2  # one gauge summed over the live workers
+        assert len(scraped_by) == 2
+        # Once every CLI has exited (answers go out first), the gauges written each second say so.
+        deadline = time.monotonic() + 10
+        while running[0].value != 0 and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+            async with session.get(f"{bridge.url}/metrics") as resp:
+                families = {f.name: f for f in text_string_to_metric_families(await resp.text())}
+            running = [s for s in families["copilot_bridge_cli_processes"].samples if s.labels["state"] == "running"]
+        assert running[0].value == 0
+    bridge.proc.send_signal(signal.SIGTERM)
+    assert bridge.proc.wait(10) == 0

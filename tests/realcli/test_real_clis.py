@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -109,6 +110,11 @@ async def test_real_copilot_leaves_no_session_behind(real_sdk: AsyncOpenAI, real
         await real_sdk.chat.completions.create(model="copilot/gpt-5.4", messages=[{"role": "user", "content": "secret prompt"}])
     home = Path(real_env["HOME"]) / ".copilot"
     state = home / "session-state"
+    # Answers go out at the CLI's result line; its session is removed in the background once it exits.
+    for _ in range(100):
+        if not [p for p in state.iterdir() if not p.name.startswith(".")]:
+            break
+        await asyncio.sleep(0.1)
     assert [p.name for p in state.iterdir() if not p.name.startswith(".")] == []
     assert list((state / ".session-operation-locks").glob("*.lock")) == []
     with sqlite3.connect(home / "session-store.db") as db:

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import MakeClient, scenario
+from tests.conftest import MakeClient, cli_records, scenario
 from tests.server.sse_helpers import read_events
 
 
@@ -142,7 +142,7 @@ async def test_content_parts_and_system_prompt_reach_the_cli(client: TestClient,
     }
     resp = await client.post("/v1/chat/completions", json=body)
     assert resp.status == 200
-    (record,) = [json.loads(p.read_text()) for p in record_dir.iterdir()]
+    (record,) = cli_records(record_dir)
     assert record["files"]["AGENTS.md"] == "SYS-ONE\n\nSYS-TWO"
     assert record["stdin"] == "part one\npart two"
 
@@ -158,7 +158,7 @@ async def test_history_is_rendered_as_a_transcript(client: TestClient, record_di
     }
     resp = await client.post("/v1/chat/completions", json=body)
     assert resp.status == 200
-    (record,) = [json.loads(p.read_text()) for p in record_dir.iterdir()]
+    (record,) = cli_records(record_dir)
     prompt = json.loads(record["stdin"])["message"]["content"][0]["text"]
     assert prompt.index("My name is Ada.") < prompt.index("Hello Ada.") < prompt.index("What is my name?")
     assert "### User" in prompt and "### Assistant" in prompt
@@ -254,5 +254,5 @@ async def test_prompts_beyond_the_argv_limit_reach_the_cli(client: TestClient, r
     for model in ("copilot/gpt-5.4", "claude/sonnet"):
         resp = await client.post("/v1/chat/completions", json={"model": model, "messages": [{"role": "user", "content": big}]})
         assert resp.status == 200, await resp.text()
-    stdins = sorted(len(r["stdin"]) for r in (json.loads(p.read_text()) for p in record_dir.iterdir()))
+    stdins = sorted(len(r["stdin"]) for r in cli_records(record_dir))
     assert stdins[0] == len(big) and stdins[1] > len(big)  # copilot: the text itself; claude: a JSON message holding it

@@ -10,7 +10,7 @@ import pytest
 from openai import AsyncOpenAI
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from tests.conftest import MakeClient
+from tests.conftest import MakeClient, cli_records
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
@@ -101,7 +101,7 @@ async def test_tools_rendered_into_system_prompt_and_history(sdk: AsyncOpenAI, t
         {"role": "tool", "tool_call_id": "call_x", "content": "22C"},
     ]
     await sdk.chat.completions.create(model="claude/sonnet", messages=messages, tools=[WEATHER_TOOL])  # type: ignore[list-item]
-    (record,) = [json.loads(p.read_text()) for p in record_dir.iterdir()]
+    (record,) = cli_records(record_dir)
     system = record["system_prompt_file_content"]
     assert "get_weather" in system and "Current weather for a city" in system
     assert "<invoke" in system  # Claude models get the Anthropic-style dialect
