@@ -11,10 +11,10 @@ from ipaddress import ip_network
 from pathlib import Path
 
 from executors.envconfig import ConfigError, parse_bool, parse_int, parse_list
-from server.agent.addresses import IPNetwork
-from server.agent.guard import HttpGuard
-from server.agent.hostrules import HostRule, parse_host_rule
 from server.agent.mcp_config import McpServerConfig, read_mcp_config
+from server.netguard.addresses import IPNetwork
+from server.netguard.guard import HttpGuard
+from server.netguard.hostrules import HostRule, parse_host_rule
 
 BUILTIN_TOOLS = ("time_now", "http_request")
 
