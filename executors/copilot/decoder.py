@@ -1,4 +1,4 @@
-"""Decode `copilot --output-format json` events into text deltas, usage and errors."""
+"""Decode `copilot --output-format json` events into text and reasoning deltas, usage and errors."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from executors.copilot.reasoning import REASONING_EVENTS, ReasoningStream
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
@@ -28,6 +29,7 @@ class CopilotDecoder:
         self._error: Mapping[str, Any] | None = None
         self._call_failure: Mapping[str, Any] | None = None
         self._result: Mapping[str, Any] | None = None
+        self._reasoning = ReasoningStream()
         self.session_id: str | None = None
 
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
@@ -37,6 +39,8 @@ class CopilotDecoder:
         data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
         if kind == "assistant.message_delta":
             return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
+        if kind in REASONING_EVENTS:
+            return self._reasoning.feed(kind, data)
         if kind == "assistant.message":
             message_id = str(data.get("messageId", ""))
             if message_id not in self._streamed:  # a message that arrived whole, not streamed

@@ -1,12 +1,17 @@
-"""Chat messages: validation of the `messages` array into the backends' frozen message records."""
+"""Chat messages: validation of the `messages` array into the backends' frozen message records.
+
+Text parts are joined into the message's text; `image_url` parts of user messages become its
+images (`protocol.images`), which follow the text.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from executors import Message, ToolCallRecord
+from executors import ImagePart, Message, ToolCallRecord
 from server.protocol.errors import InvalidRequest
+from server.protocol.images import chat_image
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
@@ -39,39 +44,45 @@ def _message(raw: Any, index: int) -> Message:
     if role == "tool" and not isinstance(tool_call_id, str):
         raise InvalidRequest(f"{param}.tool_call_id is required for tool messages", param=f"{param}.tool_call_id")
     name = raw.get("name")
+    text, images = _content(content, f"{param}.content", role)
     return Message(
         role=role,
-        text=_text(content, f"{param}.content", tool_result=role in ("tool", "function")),
+        text=text,
         name=name if isinstance(name, str) else None,
         tool_calls=tool_calls,
         tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
+        images=images,
     )
 
 
-def _text(content: Any, param: str, *, tool_result: bool) -> str:
-    """Flatten string or content-part content to text."""
+def _content(content: Any, param: str, role: str) -> tuple[str, tuple[ImagePart, ...]]:
+    """Flatten string or content-part content to text, and take a user message's images apart."""
     if content is None:
-        return ""
+        return "", ()
     if isinstance(content, str):
-        return content
+        return content, ()
     if not isinstance(content, list):
         raise InvalidRequest(f"{param} must be a string or an array of content parts", param=param)
     pieces = []
+    images = []
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
         if kind in _TEXT_PARTS and isinstance(part.get("text"), str):
             pieces.append(part["text"])
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             pieces.append(part["refusal"])
-        elif tool_result and isinstance(kind, str):
+        elif kind == "image_url" and role == "user":
+            images.append(chat_image(part, f"{param}[{j}]"))
+        elif role in ("tool", "function") and isinstance(kind, str):
             pieces.append(f"[{kind} content not shown]")  # a tool's non-text output must not fail the turn
         else:
+            only = "text and image_url parts are" if role == "user" else "only text parts are"
             raise InvalidRequest(
-                f"{param}[{j}]: content part type {kind!r} is not supported; only text parts are",
+                f"{param}[{j}]: content part type {kind!r} is not supported in a {role} message; {only}",
                 code="unsupported_content_type",
                 param=f"{param}[{j}].type",
             )
-    return "\n".join(pieces)
+    return "\n".join(pieces), tuple(images)
 
 
 def _tool_calls(raw: dict[str, Any], param: str) -> tuple[ToolCallRecord, ...]:
