@@ -17,17 +17,16 @@ ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
-def parse_messages(raw: Any) -> tuple[Message, ...]:
-    """Validate `messages`; raise InvalidRequest naming the offending element."""
+def parse_messages(raw: Any, field: str = "messages") -> tuple[Message, ...]:
+    """Validate `messages` (or another field of chat messages); raise InvalidRequest naming the offending element."""
     if raw is None or (isinstance(raw, list) and not raw):
-        raise InvalidRequest("'messages' is required and must not be empty", code="missing_messages", param="messages")
+        raise InvalidRequest(f"'{field}' is required and must not be empty", code="missing_messages", param=field)
     if not isinstance(raw, list):
-        raise InvalidRequest("'messages' must be an array", code="missing_messages", param="messages")
-    return tuple(_message(m, i) for i, m in enumerate(raw))
+        raise InvalidRequest(f"'{field}' must be an array", code="missing_messages", param=field)
+    return tuple(_message(m, f"{field}[{i}]") for i, m in enumerate(raw))
 
 
-def _message(raw: Any, index: int) -> Message:
-    param = f"messages[{index}]"
+def _message(raw: Any, param: str) -> Message:
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{param} must be an object", param=param)
     role = raw.get("role")
