@@ -16,9 +16,14 @@ from server.images.settings import ALLOW_KEY, ImageSettings
 from server.netguard.guard import Resolver, system_resolver
 from server.protocol.errors import InvalidRequest
 
+# All of a request's images together, fetched or sent: what a 32 MiB request body can carry as
+# base64 (the CLIs echo them back in one output line, read up to 64 MiB).
+MAX_TOTAL_BYTES = 24 * 1024 * 1024
+
 
 async def prepare_images(
-    messages: Sequence[Message], backend: Backend, settings: ImageSettings, resolve: Resolver = system_resolver
+    messages: Sequence[Message], backend: Backend, settings: ImageSettings, resolve: Resolver = system_resolver,
+    max_total: int = MAX_TOTAL_BYTES,
 ) -> tuple[Message, ...]:
     """The messages with every image's bytes at hand; InvalidRequest when that cannot be."""
     images = [image for message in messages for image in message.images]
@@ -31,8 +36,8 @@ async def prepare_images(
     pending = list(dict.fromkeys(image.url for image in images if image.url is not None))
     if not pending:
         return tuple(messages)
+    where = next(image.origin for image in images if image.url is not None) or "messages"
     if not settings.fetch_urls:
-        where = next(image.origin for image in images if image.url is not None) or "messages"
         raise InvalidRequest(
             f"{where}: this server does not fetch image URLs (the operator has not set {ALLOW_KEY}); "
             "send the image as a data URL", code="invalid_image_url", param=where)
@@ -43,8 +48,13 @@ async def prepare_images(
     except* InvalidRequest as failed:
         raise failed.exceptions[0] from None
     fetched = {url: task.result() for url, task in tasks.items()}
-    return tuple(dataclasses.replace(m, images=tuple(_resolved(i, fetched) for i in m.images)) if m.images else m
-                 for m in messages)
+    resolved = tuple(dataclasses.replace(m, images=tuple(_resolved(i, fetched) for i in m.images)) if m.images else m
+                     for m in messages)
+    total = sum(len(image.data) for message in resolved for image in message.images)
+    if total > max_total:
+        raise InvalidRequest(f"the request's images come to {total} bytes, more than {max_total}",
+                             code="invalid_image_url", param=where)
+    return resolved
 
 
 def _resolved(image: ImagePart, fetched: Mapping[str, ImagePart]) -> ImagePart:

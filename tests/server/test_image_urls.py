@@ -183,3 +183,18 @@ async def test_a_backend_without_images_refuses_them_naming_the_part() -> None:
     assert "the scripted backend does not take images" in refused.value.message
     assert await prepare_images((Message("user", "hi"),), backend, ImageSettings()) == (Message("user", "hi"),)
     assert backend.requests == []
+
+
+async def test_fetched_images_are_capped_in_total(site: TestServer) -> None:
+    backend = ScriptedBackend([], capabilities=Capabilities(images=True))
+    settings = ImageSettings.from_env(ALLOWED)
+    url = str(site.make_url("/red.png"))
+    messages = (Message("user", "hi", images=(ImagePart("", url=url, origin="messages[0].content[1].image_url"),
+                                              ImagePart("image/png", BLUE))),)
+    (message,) = await prepare_images(messages, backend, settings)
+    assert [(i.media_type, i.data, i.url) for i in message.images] == [("image/png", RED, None), ("image/png", BLUE, None)]
+    assert message.images[0].origin == "messages[0].content[1].image_url"
+    with pytest.raises(InvalidRequest) as refused:
+        await prepare_images(messages, backend, settings, max_total=len(RED) + len(BLUE) - 1)
+    assert "more than" in refused.value.message and refused.value.param == "messages[0].content[1].image_url"
+
