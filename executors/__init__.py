@@ -29,11 +29,19 @@ from executors.protocol import (
     ModelEntry,
     RawForwarding,
 )
-from executors.request import BackendRequest, Message, ToolCallRecord, ToolProtocol
+from executors.request import (
+    IMAGE_TYPES,
+    BackendRequest,
+    ImagePart,
+    Message,
+    ToolCallRecord,
+    ToolProtocol,
+)
 from executors.slots import CliSlots
 from executors.table import build_backends, read_backend_configs
 
 __all__ = [
+    "IMAGE_TYPES",
     "Backend",
     "BackendBusy",
     "BackendConfig",
@@ -52,6 +60,7 @@ __all__ = [
     "CliOutputError",
     "CliSlots",
     "Finished",
+    "ImagePart",
     "Message",
     "ModelEntry",
     "RawForwarding",

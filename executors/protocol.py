@@ -31,11 +31,13 @@ class Capabilities:
     """What a backend can do itself, so the pipeline knows what to pass, emulate or refuse.
 
     `params` are the OpenAI request parameters it honours; `default_dialect` is the tool-call
-    markup its models follow best when the operator named none.
+    markup its models follow best when the operator named none; `images` says whether it takes
+    image content parts (a request with images to one that does not is a 400).
     """
 
     params: frozenset[str] = frozenset()
     default_dialect: str | None = None
+    images: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from executors.envconfig import (
 from executors.table import SERVICE_ALIASES
 from server.agent.settings import AgentSettings
 from server.converters import DIALECTS
+from server.images.settings import ImageSettings
 from server.responses_store import check_store_url
 
 __all__ = ["ConfigError", "Settings"]
@@ -64,6 +65,7 @@ class Settings:
     workers: int = 1
     shutdown_grace_s: float = 10.0
     agent: AgentSettings = field(default_factory=AgentSettings)
+    images: ImageSettings = field(default_factory=ImageSettings)
 
     @property
     def request_timeout_s(self) -> float:
@@ -119,6 +121,7 @@ class Settings:
             workers=parse_int(env, "WORKERS", d.workers, minimum=1, maximum=64),
             shutdown_grace_s=parse_float(env, "SHUTDOWN_GRACE", d.shutdown_grace_s, minimum=0),
             agent=AgentSettings.from_env(env),
+            images=ImageSettings.from_env(env),
         )
         settings.check_exposure()
         check_store_url(settings.responses_store)

@@ -1,7 +1,8 @@
 """The Claude Code backend: processes started ahead of demand, and cold one-shot starts.
 
 `CLAUDE_MODE=pool` answers with an idle pooled process when one is ready for the model and
-starts one cold otherwise; `auto` does the same but stops pooling for a while when pooled
+starts one cold otherwise (pooled processes are keyed by model only: the request's reasoning
+effort and images reach a started process on stdin, like its system prompt); `auto` does the same but stops pooling for a while when pooled
 processes keep dying while they wait; `oneshot` always starts cold (the first version's way).
 """
 
@@ -17,6 +18,7 @@ from executors.claude.pool import ClaudePool, PoolOptions
 from executors.cli.auth import find_credentials, home_of
 from executors.cli.backend import CliBackend
 from executors.cli.config import CliConfig
+from executors.cli.running import PromptInput
 from executors.cli.transcript import render_transcript
 from executors.events import BackendEvent, RunInfo
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
@@ -45,8 +47,10 @@ class ClaudeBackend:
         launcher = ClaudeLauncher(cli, max_retries=max_retries)
         self._cold = CliBackend(
             name, cli, launcher, context,
-            # Claude models follow Anthropic-style XML tool calls best, whatever their alias.
-            capabilities=Capabilities(default_dialect="claude_xml"), auth=claude_credentials,
+            # Claude models follow Anthropic-style XML tool calls best, whatever their alias. The
+            # effort goes in control requests, so pooled processes take it as well as cold ones.
+            capabilities=Capabilities(params=frozenset({"reasoning_effort"}), default_dialect="claude_xml", images=True),
+            auth=claude_credentials,
             owner=lambda model: "anthropic")
         self._pool = None if mode == "oneshot" else ClaudePool(launcher, context.slots, context.temp_base, pool)
 
@@ -57,7 +61,7 @@ class ClaudeBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """No sampling parameters; Anthropic-style XML tool calls."""
+        """reasoning_effort and images; Anthropic-style XML tool calls."""
         return self._cold.capabilities
 
     async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
@@ -72,7 +76,7 @@ class ClaudeBackend:
             yield RunInfo(temp_dir=str(pooled.workdir))
             rendered = render_transcript(request)
             running = await pooled.begin()
-            await running.send(rendered.prompt, rendered.system_prompt)
+            await running.send(PromptInput(rendered.parts, rendered.system_prompt, request.reasoning_effort))
             async with aclosing(running.events()) as events:
                 async for event in events:
                     yield event

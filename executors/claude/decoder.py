@@ -1,4 +1,10 @@
-"""Decode `claude --output-format stream-json` lines into text deltas, usage and errors."""
+"""Decode `claude --output-format stream-json` lines into text and thinking deltas, usage and errors.
+
+Thinking (captured from claude 2.1.197 with a model that thinks): a `thinking` content block
+whose `thinking_delta`s stream before the text block, then a `signature_delta`; the `assistant`
+line for the block (printed before its `content_block_stop`) repeats it whole; `system`
+`thinking_tokens` lines report progress and are skipped.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ from typing import Any
 
 from executors.cli.running import wanted_line
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
-from executors.events import BackendEvent, TextDelta, UsageReport
+from executors.events import BackendEvent, ReasoningDelta, TextDelta, UsageReport
 
 BACKEND = "claude"
 # The events it reads; `system` (init: tools, models), `user` and rate-limit lines are skipped undecoded.
@@ -22,7 +28,8 @@ class ClaudeDecoder:
     """State for one Claude run: whether text streamed, and the final result line."""
 
     def __init__(self) -> None:
-        self._streamed = False
+        self._streamed = False  # text arrived as deltas
+        self._thought = False  # thinking arrived as deltas
         self._result: Mapping[str, Any] | None = None
         self._auth_failed = False
 
@@ -41,21 +48,31 @@ class ClaudeDecoder:
                 if isinstance(text, str) and text:
                     self._streamed = True
                     return [TextDelta(text)]
+            if inner.get("type") == "content_block_delta" and delta.get("type") == "thinking_delta":
+                thinking = delta.get("thinking")
+                if isinstance(thinking, str) and thinking:
+                    self._thought = True
+                    return [ReasoningDelta(thinking)]
         elif kind == "assistant":
             if event.get("error") == "authentication_failed":
                 self._auth_failed = True
-            elif not self._streamed and not event.get("error"):
+            elif not event.get("error"):
                 return self._whole_message(event.get("message") or {})
         elif kind == "result":
             self._result = event
         return []
 
     def _whole_message(self, message: Mapping[str, Any]) -> list[BackendEvent]:
-        # Only reached when partial messages were not streamed (e.g. an older CLI).
-        texts = [b.get("text", "") for b in message.get("content") or [] if b.get("type") == "text"]
-        text = "".join(t for t in texts if isinstance(t, str))
-        self._streamed = bool(text)
-        return [TextDelta(text)] if text else []
+        # What did not stream (partial messages off, e.g. an older CLI) arrives whole here.
+        blocks = [b for b in message.get("content") or [] if isinstance(b, Mapping)]
+        events: list[BackendEvent] = []
+        thinking = "".join(b["thinking"] for b in blocks if b.get("type") == "thinking" and isinstance(b.get("thinking"), str))
+        if thinking and not self._thought:
+            events.append(ReasoningDelta(thinking))
+        text = "".join(b["text"] for b in blocks if b.get("type") == "text" and isinstance(b.get("text"), str))
+        if text and not self._streamed:
+            events.append(TextDelta(text))
+        return events
 
     def result(self) -> list[BackendEvent] | None:
         """The usage once the `result` line reported success."""

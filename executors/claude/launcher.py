@@ -1,4 +1,10 @@
-"""One-shot Claude runs: `claude -p` with stream-json in and out, tools and settings off."""
+"""One-shot Claude runs: `claude -p` with stream-json in and out, tools and settings off.
+
+The prompt is one stream-json user message: text blocks, and each image as an `image` block with
+a base64 source, in their places (claude 2.1.197 sends the blocks to the model as they are).
+`reasoning_effort` goes in control requests before the message, so a process started ahead of
+its request takes it as well as a cold one (see `effort_requests`).
+"""
 
 from __future__ import annotations
 
@@ -10,13 +16,28 @@ from typing import Any
 from executors.claude.decoder import ClaudeDecoder
 from executors.cli.config import CliConfig
 from executors.cli.process import CliProcess
-from executors.cli.running import LaunchSpec, RunningCli
-from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT
+from executors.cli.running import LaunchSpec, PromptInput, RunningCli
+from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT, PromptImage, PromptPart
 from executors.errors import CliNotFound
 
 BACKEND = "claude"
 SYSTEM_PROMPT_FILE = "system-prompt.md"
 READY_PING: dict[str, Any] = {"type": "control_request", "request_id": "bridge-ready", "request": {"subtype": "interrupt"}}
+
+# reasoning_effort → (effort level, thinking budget), both captured from claude 2.1.197 against a
+# fake model server. The level (`apply_flag_settings {effortLevel}`, what `--effort` sets) becomes
+# `output_config.effort` of models with adaptive thinking (sonnet 5, opus 4.8); the budget
+# (`set_max_thinking_tokens`, what MAX_THINKING_TOKENS sets) is `thinking.budget_tokens` of models
+# with a budget (haiku 4.5, default 31999); 0 turns thinking off for every model. None: the default.
+EFFORTS: dict[str, tuple[str | None, int | None]] = {
+    "none": (None, 0),
+    "minimal": ("low", 1024),  # Anthropic's smallest budget
+    "low": ("low", 4096),
+    "medium": ("medium", 16384),
+    "high": ("high", None),
+    "xhigh": ("xhigh", None),
+    "max": ("max", None),
+}
 
 # Claude has no model discovery (reference 1.2.2): its aliases plus the ids found in 2.1.197.
 KNOWN_MODELS = (
@@ -104,21 +125,37 @@ class _ClaudeChannel:
         self._workdir = workdir
         self._system_prompt = system_prompt
 
-    async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
-        """Send the prompt; a different system prompt cannot reach a started claude."""
+    async def deliver(self, process: CliProcess, prompt: PromptInput) -> None:
+        """Send the effort and the prompt; a different system prompt cannot reach a started claude."""
+        system_prompt = prompt.system_prompt
         if system_prompt is not None and system_prompt.strip() and system_prompt != self._system_prompt:
             raise ValueError("claude reads its system prompt at start-up; start a new process for another one")
-        await process.send(_line(_user_message(prompt)))
+        lines = [*effort_requests(prompt.effort), user_message(prompt.parts)]
+        await process.send(b"".join(_line(line) for line in lines))
 
 
 class _InitializeChannel:
     """A started claude learns its system prompt from `initialize`, then gets the user message."""
 
-    async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
-        """Both lines at once, then end of input: claude answers, then exits."""
+    async def deliver(self, process: CliProcess, prompt: PromptInput) -> None:
+        """All lines at once, then end of input: claude answers, then exits."""
         initialize = {"type": "control_request", "request_id": "bridge-init",
-                      "request": {"subtype": "initialize", "systemPrompt": with_default(system_prompt)}}
-        await process.send(_line(initialize) + _line(_user_message(prompt)))
+                      "request": {"subtype": "initialize", "systemPrompt": with_default(prompt.system_prompt)}}
+        lines = [initialize, *effort_requests(prompt.effort), user_message(prompt.parts)]
+        await process.send(b"".join(_line(line) for line in lines))
+
+
+def effort_requests(effort: str | None) -> list[dict[str, Any]]:
+    """The control requests that set this reasoning effort (none for no effort)."""
+    level, budget = EFFORTS.get(effort, (None, None)) if effort is not None else (None, None)
+    requests: list[dict[str, Any]] = []
+    if level is not None:
+        requests.append({"type": "control_request", "request_id": "bridge-effort",
+                         "request": {"subtype": "apply_flag_settings", "settings": {"effortLevel": level}}})
+    if budget is not None:
+        requests.append({"type": "control_request", "request_id": "bridge-thinking",
+                         "request": {"subtype": "set_max_thinking_tokens", "max_thinking_tokens": budget}})
+    return requests
 
 
 def with_default(system_prompt: str | None) -> str:
@@ -126,8 +163,17 @@ def with_default(system_prompt: str | None) -> str:
     return system_prompt if system_prompt and system_prompt.strip() else DEFAULT_SYSTEM_PROMPT
 
 
-def _user_message(prompt: str) -> dict[str, Any]:
-    return {"type": "user", "message": {"role": "user", "content": [{"type": "text", "text": prompt}]}}
+def user_message(parts: tuple[PromptPart, ...]) -> dict[str, Any]:
+    """The stream-json user message: text blocks and image blocks in order."""
+    content = [_block(part) for part in parts if not (isinstance(part, str) and not part)]
+    return {"type": "user", "message": {"role": "user", "content": content or [{"type": "text", "text": ""}]}}
+
+
+def _block(part: PromptPart) -> dict[str, Any]:
+    if isinstance(part, PromptImage):
+        source = {"type": "base64", "media_type": part.image.media_type, "data": part.image.base64()}
+        return {"type": "image", "source": source}
+    return {"type": "text", "text": part}
 
 
 def _line(message: dict[str, Any]) -> bytes:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from executors.cli.config import CliConfig
 from executors.cli.lease import RunLease
-from executors.cli.running import CliLauncher, LaunchSpec
+from executors.cli.running import CliLauncher, LaunchSpec, PromptInput
 from executors.cli.transcript import render_transcript
 from executors.events import BackendEvent, RunInfo
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
@@ -63,8 +63,9 @@ class CliBackend:
         try:
             workdir = await lease.open(self._name, self._context.temp_base)
             yield RunInfo(temp_dir=str(workdir))
-            running = lease.running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
-            await running.send(rendered.prompt)
+            spec = LaunchSpec(request.model, workdir, rendered.system_prompt, rendered.images, request.reasoning_effort)
+            running = lease.running = await self._launcher.start(spec)
+            await running.send(PromptInput(rendered.parts, effort=request.reasoning_effort))
             async with aclosing(running.events()) as events:
                 async for event in events:
                     yield event
@@ -79,10 +80,11 @@ class CliBackend:
     async def run_in(self, request: BackendRequest, workdir: Path) -> AsyncGenerator[BackendEvent, None]:
         """One CLI run in `workdir`; the caller holds the slot and owns the dir."""
         rendered = render_transcript(request)
-        running = await self._launcher.start(LaunchSpec(request.model, workdir, rendered.system_prompt))
+        spec = LaunchSpec(request.model, workdir, rendered.system_prompt, rendered.images, request.reasoning_effort)
+        running = await self._launcher.start(spec)
         self.running += 1
         try:
-            await running.send(rendered.prompt)
+            await running.send(PromptInput(rendered.parts, effort=request.reasoning_effort))
             async with aclosing(running.events()) as events:
                 async for event in events:
                     yield event

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 import structlog
 
 from executors.cli.process import CliProcess
+from executors.cli.transcript import PromptImage, PromptPart
 from executors.events import BackendEvent
 
 log = structlog.get_logger(__name__)
@@ -25,12 +26,30 @@ class LaunchSpec:
     """What a CLI needs at spawn time: the model, its private working dir and the system prompt.
 
     Copilot reads its system prompt (AGENTS.md) only when the prompt arrives, so it may be left
-    None here and handed to `RunningCli.send`; Claude reads its prompt file at start-up.
+    None here and handed to `RunningCli.send`; Claude reads its prompt file at start-up. A CLI
+    that takes images as files, or the reasoning effort as a flag, gets them here.
     """
 
     model: str
     workdir: Path
     system_prompt: str | None = None
+    images: tuple[PromptImage, ...] = ()
+    effort: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromptInput:
+    """What a started CLI is handed: the prompt (text and images in order), and, for a process
+    started ahead of its request, the system prompt and reasoning effort."""
+
+    parts: tuple[PromptPart, ...]
+    system_prompt: str | None = None
+    effort: str | None = None
+
+    @property
+    def text(self) -> str:
+        """The prompt's text."""
+        return "".join(p for p in self.parts if isinstance(p, str))
 
 
 class OutputDecoder(Protocol):
@@ -56,7 +75,7 @@ class OutputDecoder(Protocol):
 class PromptChannel(Protocol):
     """How a backend delivers the system prompt and prompt to a started process."""
 
-    async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
+    async def deliver(self, process: CliProcess, prompt: PromptInput) -> None:
         """Hand the prompt to the CLI."""
 
 
@@ -84,12 +103,12 @@ class RunningCli:
         self._grace_s = grace_s
         self._sent = False
 
-    async def send(self, prompt: str, system_prompt: str | None = None) -> None:
-        """Deliver the prompt (and, for Copilot, the system prompt) to the waiting CLI."""
+    async def send(self, prompt: PromptInput) -> None:
+        """Deliver the prompt (and what else the channel takes) to the waiting CLI."""
         if self._sent:
             raise RuntimeError("a CLI process serves exactly one prompt")
         self._sent = True
-        await self._channel.deliver(self.process, prompt, system_prompt)
+        await self._channel.deliver(self.process, prompt)
 
     async def events(self) -> AsyncGenerator[BackendEvent, None]:
         """Yield events as the CLI prints them, up to its reported result; raise the CLI's error when it fails."""

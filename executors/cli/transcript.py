@@ -1,7 +1,9 @@
-"""Render a structured request into what a CLI takes: a system prompt and one prompt text.
+"""Render a structured request into what a CLI takes: a system prompt and one prompt.
 
 A CLI takes one user message, so earlier turns are flattened into a transcript, with earlier
-tool calls written in the model's own markup (the request's tool protocol).
+tool calls written in the model's own markup (the request's tool protocol). Images go along
+with the prompt, each named `image-N.<ext>` in conversation order; in a transcript a line
+`[image-N.<ext>]` marks where each was, and the image itself follows that line.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from executors.request import BackendRequest, Message, ToolProtocol
+from executors.request import BackendRequest, ImagePart, Message, ToolProtocol
 
 SYSTEM_ROLES = ("system", "developer")
 # The system prompt when a client sends none (and no tools): a chat API wants a plain assistant,
@@ -19,11 +21,32 @@ _HEADERS = {"user": "User", "assistant": "Assistant"}
 
 
 @dataclass(frozen=True, slots=True)
+class PromptImage:
+    """An image as a CLI gets it: its name (`image-1.png`, also its file name) and the image."""
+
+    name: str
+    image: ImagePart
+
+
+PromptPart = str | PromptImage
+
+
+@dataclass(frozen=True, slots=True)
 class RenderedPrompt:
-    """What the CLI gets: its system prompt and the prompt text for stdin."""
+    """What the CLI gets: its system prompt, and the prompt as text with images in their places."""
 
     system_prompt: str
-    prompt: str
+    parts: tuple[PromptPart, ...]
+
+    @property
+    def prompt(self) -> str:
+        """The prompt's text (image markers included, images left out)."""
+        return "".join(p for p in self.parts if isinstance(p, str))
+
+    @property
+    def images(self) -> tuple[PromptImage, ...]:
+        """The images, in order."""
+        return tuple(p for p in self.parts if isinstance(p, PromptImage))
 
 
 def system_prompt_of(request: BackendRequest) -> str:
@@ -43,21 +66,54 @@ def render_transcript(request: BackendRequest) -> RenderedPrompt:
     return RenderedPrompt(system_prompt_of(request), _transcript(turns, request.tool_protocol))
 
 
-def _transcript(turns: Sequence[Message], tool_protocol: ToolProtocol | None) -> str:
-    # A single user turn is sent as it is, exactly like typing it into the CLI.
+def _transcript(turns: Sequence[Message], tool_protocol: ToolProtocol | None) -> tuple[PromptPart, ...]:
+    images = _Images()
+    # A single user turn is sent as it is, exactly like typing it into the CLI (images alone are
+    # named: a CLI takes no prompt without text).
     if len(turns) == 1 and turns[0].role == "user":
-        return turns[0].text
+        named = images.named(turns[0])
+        text = turns[0].text if turns[0].text.strip() or not named else "\n".join(f"[{i.name}]" for i in named)
+        return (text, *named)
     if not turns:
-        return "Continue."
+        return ("Continue.",)
     names = {c.id: c.name for m in turns for c in m.tool_calls if c.id}
-    blocks = [_block(m, tool_protocol, names) for m in turns]
+    parts: list[PromptPart] = ["The conversation so far:"]
+    for message in turns:
+        parts.append("\n\n" + _block(message, tool_protocol, names))
+        for image in images.named(message):
+            parts += [f"\n[{image.name}]", image]
     last = turns[-1].role
     ask = (
         "Continue as the assistant, using the tool results above."
         if last in ("tool", "function")
         else "Reply as the assistant to the last user message."
     )
-    return "\n\n".join(["The conversation so far:", *blocks, ask])
+    parts.append("\n\n" + ask)
+    return _merged(parts)
+
+
+class _Images:
+    """Names the conversation's images in order: image-1.png, image-2.jpg, …"""
+
+    def __init__(self) -> None:
+        self._count = 0
+
+    def named(self, message: Message) -> list[PromptImage]:
+        named = []
+        for image in message.images:
+            self._count += 1
+            named.append(PromptImage(f"image-{self._count}.{image.extension}", image))
+        return named
+
+
+def _merged(parts: Sequence[PromptPart]) -> tuple[PromptPart, ...]:
+    out: list[PromptPart] = []
+    for part in parts:
+        if isinstance(part, str) and out and isinstance(out[-1], str):
+            out[-1] += part
+        else:
+            out.append(part)
+    return tuple(out)
 
 
 def _block(message: Message, tool_protocol: ToolProtocol | None, names: Mapping[str, str]) -> str:

@@ -59,7 +59,8 @@ class CopilotBackend:
         self._name = name
         self._context = context
         self._oneshot = CliBackend(
-            name, cli, CopilotLauncher(cli), context, capabilities=Capabilities(), auth=copilot_credentials,
+            name, cli, CopilotLauncher(cli), context,
+            capabilities=Capabilities(params=frozenset({"reasoning_effort"}), images=True), auth=copilot_credentials,
             owner=lambda model: guess_owner(model, "github-copilot"))
         self._mode = mode
         self._forced_oneshot = oneshot_reason(cli, cli.env) if mode == "auto" else None
@@ -74,7 +75,7 @@ class CopilotBackend:
 
     @property
     def capabilities(self) -> Capabilities:
-        """Copilot honours no sampling parameters itself."""
+        """reasoning_effort (a flag, or the session's) and images (attachments); no sampling parameters."""
         return self._oneshot.capabilities
 
     async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:

@@ -1,4 +1,4 @@
-"""Decode `copilot --output-format json` events into text deltas, usage and errors."""
+"""Decode `copilot --output-format json` events into text and reasoning deltas, usage and errors."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from executors.cli.running import wanted_line
+from executors.copilot.reasoning import REASONING_EVENTS, ReasoningStream
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
 from executors.events import BackendEvent, TextDelta, UsageReport
 
@@ -16,7 +17,10 @@ BACKEND = "copilot"
 # Copilot's own texts when it has no usable credentials (cli-interface.md 1.1.5): not worth a retry.
 _AUTH_FAILURES = ("Error: No authentication information found", "Authentication failed with provider")
 # The events it reads; the rest (skills, info, turn markers, model call records) is skipped undecoded.
-_WANTED = frozenset({b"assistant.message_delta", b"assistant.message", b"session.error", b"model.call_failure", b"result"})
+_WANTED = frozenset({
+    b"assistant.message_delta", b"assistant.message", b"session.error", b"model.call_failure", b"result",
+    *(kind.encode() for kind in REASONING_EVENTS),
+})
 # The stats footer copilot prints on stderr after a run (pitfall P2): not part of any error.
 _FOOTER = re.compile(r"^(Changes|Duration|Tokens|Resume)\s{2,}.*$", re.MULTILINE)
 
@@ -31,6 +35,7 @@ class CopilotDecoder:
         self._error: Mapping[str, Any] | None = None
         self._call_failure: Mapping[str, Any] | None = None
         self._result: Mapping[str, Any] | None = None
+        self._reasoning = ReasoningStream()
         self.session_id: str | None = None
 
     def wants(self, line: bytes) -> bool:
@@ -44,6 +49,8 @@ class CopilotDecoder:
         data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
         if kind == "assistant.message_delta":
             return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
+        if kind in REASONING_EVENTS:
+            return self._reasoning.feed(kind, data)
         if kind == "assistant.message":
             message_id = str(data.get("messageId", ""))
             if message_id not in self._streamed:  # a message that arrived whole, not streamed

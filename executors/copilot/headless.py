@@ -25,7 +25,7 @@ from executors.cli.procstat import group_rss_bytes
 from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT, render_transcript
 from executors.copilot.jsonrpc import ConnectionLost, JsonRpcConnection, JsonRpcError, process_exit
 from executors.copilot.session_events import SessionDecoder
-from executors.copilot.session_params import create_params, server_argv
+from executors.copilot.session_params import create_params, send_params, server_argv
 from executors.copilot.state import forget_session
 from executors.errors import CliFailed, CliNotFound
 from executors.events import BackendEvent
@@ -112,7 +112,8 @@ class HeadlessServer:
         """One request as one session: create, send, stream until idle; abort and delete as needed."""
         rendered = render_transcript(request)
         session_id = str(uuid.uuid4())
-        params = create_params(session_id, request.model, rendered.system_prompt or DEFAULT_SYSTEM_PROMPT, workdir, self._provider)
+        params = create_params(session_id, request.model, rendered.system_prompt or DEFAULT_SYSTEM_PROMPT, workdir,
+                               self._provider, effort=request.reasoning_effort)
         decoder = SessionDecoder()
         created = False
         self.active += 1
@@ -122,7 +123,7 @@ class HeadlessServer:
                 created = True  # from here on the session may exist on the server
                 await self._call("session.create", params)
                 await self._call("session.options.update", {"sessionId": session_id, "skipCustomInstructions": True})
-                await self._call("session.send", {"sessionId": session_id, "prompt": rendered.prompt})
+                await self._call("session.send", send_params(session_id, rendered))
                 async for note in notes:
                     if note.event is not None:
                         for event in decoder.feed(note.event):

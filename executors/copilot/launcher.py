@@ -1,4 +1,10 @@
-"""One-shot Copilot runs: `copilot --output-format json`, prompt on stdin, AGENTS.md as system prompt."""
+"""One-shot Copilot runs: `copilot --output-format json`, prompt on stdin, AGENTS.md as system prompt.
+
+Images are files in the run's temp dir, each named with `--attachment` (Copilot 1.0.102 sends
+the model a text part `Image file at path <path>` and the image as a data URL, in that order);
+`reasoning_effort` is `--reasoning-effort` (sent on as the model request's `reasoning_effort`,
+left out for `none`).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +17,7 @@ import structlog
 from executors.cli.config import CliConfig
 from executors.cli.probe import run_probe
 from executors.cli.process import CliProcess
-from executors.cli.running import LaunchSpec, RunningCli
+from executors.cli.running import LaunchSpec, PromptInput, RunningCli
 from executors.copilot.decoder import CopilotDecoder
 from executors.copilot.state import copilot_home, forget_session
 from executors.errors import CliNotFound
@@ -50,6 +56,10 @@ class CopilotLauncher:
         if not self.config.enable_tools:
             # An unknown tool name leaves the model zero tools (reference P4); an empty value would mean all.
             argv += ["--available-tools", "__none__"]
+        if spec.effort is not None:
+            argv += ["--reasoning-effort", spec.effort]
+        for image in spec.images:
+            argv += ["--attachment", str(spec.workdir / image.name)]
         return argv
 
     async def start(self, spec: LaunchSpec) -> RunningCli:
@@ -61,6 +71,8 @@ class CopilotLauncher:
         env = self.config.child_env(COPILOT_AUTO_UPDATE="false")
         if spec.system_prompt is not None:
             _write_agents_md(spec.workdir, spec.system_prompt)
+        for image in spec.images:  # copilot reads them when the prompt arrives
+            (spec.workdir / image.name).write_bytes(image.image.data)
         process = await CliProcess.spawn(BACKEND, self.argv(exe, spec, session_id), cwd=spec.workdir, env=env)
         decoder = CopilotDecoder(spec.workdir / "usage.json")
         channel = _CopilotChannel(spec.workdir, copilot_home(env), session_id)
@@ -109,11 +121,11 @@ class _CopilotChannel:
         self._home = home
         self._session_id = session_id
 
-    async def deliver(self, process: CliProcess, prompt: str, system_prompt: str | None) -> None:
-        """Write AGENTS.md (if given), then the prompt on stdin."""
-        if system_prompt is not None:
-            _write_agents_md(self._workdir, system_prompt)
-        await process.send(prompt.encode("utf-8"))
+    async def deliver(self, process: CliProcess, prompt: PromptInput) -> None:
+        """Write AGENTS.md (if given), then the prompt's text on stdin (its images are files)."""
+        if prompt.system_prompt is not None:
+            _write_agents_md(self._workdir, prompt.system_prompt)
+        await process.send(prompt.text.encode("utf-8"))
 
     def cleanup(self) -> None:
         """Forget this run's session so a busy server's Copilot state does not grow."""

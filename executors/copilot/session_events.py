@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from executors.copilot.reasoning import REASONING_EVENTS, ReasoningStream
 from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
-from executors.events import BackendEvent, ReasoningDelta, TextDelta, UsageReport
+from executors.events import BackendEvent, TextDelta, UsageReport
 
 BACKEND = "copilot"
 _AUTH_HINT = (
@@ -29,6 +30,7 @@ class SessionDecoder:
         self._usage = [0, 0, 0]
         self._cost: float | None = None
         self._reported = False
+        self._reasoning = ReasoningStream()
 
     def feed(self, event: Mapping[str, Any]) -> list[BackendEvent]:
         """Decode one `session.event` payload ({type, data, ...})."""
@@ -37,9 +39,8 @@ class SessionDecoder:
         data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
         if kind == "assistant.message_delta":
             return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
-        if kind == "assistant.reasoning_delta":
-            text = data.get("deltaContent")
-            return [ReasoningDelta(text)] if isinstance(text, str) and text else []
+        if kind in REASONING_EVENTS:
+            return self._reasoning.feed(kind, data)
         if kind == "assistant.message":
             message_id = str(data.get("messageId", ""))
             if message_id not in self._streamed:  # arrived whole, not streamed

@@ -1,8 +1,12 @@
-"""What the headless server is started with and what each session is created with.
+"""What the headless server is started with, what each session is created with, and sent.
 
 Headless sessions ignore the `COPILOT_PROVIDER_*` variables the one-shot CLI reads, so a BYOK
 provider is passed per session; a GitHub token is named to the server with `--auth-token-env`,
 and without one the server uses a stored `copilot login` (so `--no-auto-login` is left out).
+The reasoning effort is the session's `reasoningEffort` (sent on as the model request's
+`reasoning_effort`, left out for `none`); images are `blob` attachments of `session.send` (the
+model gets a text part with the `displayName`, then the image as a data URL). Both captured
+from copilot 1.0.102.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from executors.cli.transcript import RenderedPrompt
 
 TOKEN_ENV = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN")
 # BYOK refuses to start without a model; each session names its own, so this only unlocks start-up.
@@ -78,7 +84,8 @@ def server_argv(exe: str, env: Mapping[str, str]) -> list[str]:
 
 
 def create_params(
-    session_id: str, model: str, system_prompt: str, workdir: Path, provider: Mapping[str, Any] | None
+    session_id: str, model: str, system_prompt: str, workdir: Path, provider: Mapping[str, Any] | None,
+    *, effort: str | None = None,
 ) -> dict[str, Any]:
     """`session.create`: exactly our system prompt, no tools, a private working dir, nothing kept."""
     params: dict[str, Any] = {
@@ -106,4 +113,17 @@ def create_params(
     }
     if provider is not None:
         params["provider"] = dict(provider)
+    if effort is not None:
+        params["reasoningEffort"] = effort
+    return params
+
+
+def send_params(session_id: str, rendered: RenderedPrompt) -> dict[str, Any]:
+    """`session.send`: the prompt's text, and its images as attachments."""
+    params: dict[str, Any] = {"sessionId": session_id, "prompt": rendered.prompt}
+    if rendered.images:
+        params["attachments"] = [
+            {"type": "blob", "data": i.image.base64(), "mimeType": i.image.media_type, "displayName": i.name}
+            for i in rendered.images
+        ]
     return params

@@ -32,7 +32,7 @@ class UpstreamBackend:
         self._settings = settings
         self._client = UpstreamClient(settings)
         self._memory = FallbackMemory(cap=settings.max_tokens)
-        self._capabilities = Capabilities(params=settings.params)
+        self._capabilities = Capabilities(params=settings.params, images=True)  # sent as they came
         self._active = 0  # requests streaming now
 
     @property

@@ -1,4 +1,7 @@
-"""The chat-completions body sent upstream, in the shape the server accepts (see `Shape`)."""
+"""The chat-completions body sent upstream, in the shape the server accepts (see `Shape`).
+
+Images go as OpenAI `image_url` content parts (data URLs) after the message's text part.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from executors.request import BackendRequest, Message, ToolProtocol
+from executors.request import BackendRequest, ImagePart, Message, ToolProtocol
 
 ToolsMode = Literal["native", "functions", "prompt"]
 HistoryMode = Literal["native", "text"]
@@ -56,7 +59,7 @@ def asked_max_tokens(params: Mapping[str, Any]) -> int | None:
 def has_tool_history(request: BackendRequest) -> bool:
     """True when the conversation holds what picky chat templates refuse: tool turns or empty contents."""
     return any(
-        m.role in ("tool", "function") or m.tool_calls or not m.text.strip() for m in request.messages
+        m.role in ("tool", "function") or m.tool_calls or not (m.text.strip() or m.images) for m in request.messages
     )
 
 
@@ -102,7 +105,7 @@ def _native(message: Message) -> dict[str, Any]:
         out = {"role": "tool", "tool_call_id": message.tool_call_id or _call_id("", message.name or ""),
                "content": message.text}
         return {**out, "name": message.name} if message.name else out
-    out = {"role": message.role, "content": message.text}
+    out = {"role": message.role, "content": with_images(message.text, message.images)}
     if message.name:
         out["name"] = message.name
     if message.tool_calls:
@@ -124,9 +127,23 @@ def _text_history(request: BackendRequest) -> list[dict[str, Any]]:
         role, text = _as_text(message, request.tool_protocol, names)
         if out and out[-1]["role"] == role and role in ("user", "assistant"):
             out[-1]["content"] = f"{out[-1]['content']}\n\n{text}"
+            out[-1]["images"] += message.images
         else:
-            out.append({"role": role, "content": text})
-    return out
+            out.append({"role": role, "content": text, "images": message.images})
+    return [{"role": m["role"], "content": with_images(m["content"], m["images"])} for m in out]
+
+
+def with_images(text: str, images: tuple[ImagePart, ...]) -> str | list[dict[str, Any]]:
+    """A message's content: its text, or a text part and image parts when it has images."""
+    if not images:
+        return text
+    parts: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+    for image in images:
+        url: dict[str, Any] = {"url": image.url or image.data_url()}
+        if image.detail:
+            url["detail"] = image.detail
+        parts.append({"type": "image_url", "image_url": url})
+    return parts
 
 
 def _as_text(message: Message, protocol: ToolProtocol | None, names: Mapping[str, str]) -> tuple[str, str]:
@@ -138,7 +155,7 @@ def _as_text(message: Message, protocol: ToolProtocol | None, names: Mapping[str
         return "system", message.text.strip() or EMPTY
     parts = [message.text] if message.text.strip() else []
     parts += [_render_call(c.name, c.arguments, protocol) for c in message.tool_calls]
-    return message.role, "\n".join(parts) or EMPTY
+    return message.role, "\n".join(parts) or ("" if message.images else EMPTY)
 
 
 def _render_call(name: str, arguments: str, protocol: ToolProtocol | None) -> str:

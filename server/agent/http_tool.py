@@ -1,9 +1,8 @@
 """http_request: one HTTP request to an allowed host, every hop checked, the answer capped.
 
-Each hop (the first URL and every redirect) passes the guard, which resolves the host once;
-the connection then goes to exactly those checked addresses (a pinned resolver), so a second DNS
-answer can never redirect it (DNS rebinding). No proxies or .netrc from the environment, no
-cookies kept, and nothing of the bridge's own credentials leaves with a request.
+The request goes through `server.netguard` (every hop checked, connections pinned to the checked
+addresses, no proxies, no cookies); here the model's headers are checked, and nothing of the
+bridge's own credentials leaves with a request.
 """
 
 from __future__ import annotations
@@ -16,19 +15,17 @@ from typing import Any
 import aiohttp
 from yarl import URL
 
-from server.agent.guard import Resolver, system_resolver
-from server.agent.pinned import PinnedResolver
 from server.agent.settings import HttpToolSettings
 from server.agent.tooltypes import ToolFailed, ToolRefused, ToolSpec
+from server.netguard.fetch import TooManyRedirects, guarded_fetch
+from server.netguard.guard import FetchFailed, FetchRefused, Resolver, system_resolver
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
-REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # Headers the model may not set: they would change where or how the request goes, not what it asks.
 FORBIDDEN_HEADERS = frozenset({
     "host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-authorization",
     "proxy-connection", "te", "trailer", "upgrade", "expect",
 })
-CREDENTIAL_HEADERS = frozenset({"authorization", "cookie"})  # dropped when a redirect leaves the origin
 USER_AGENT = "copilot-bridge-agent"
 TEXT_SUFFIXES = ("json", "xml", "javascript", "x-www-form-urlencoded")
 
@@ -90,72 +87,28 @@ class HttpRequest:
             raise ToolRefused("the request would carry one of the bridge's own credentials; it was not sent")
 
     async def _fetch(self, method: str, url: URL, headers: dict[str, str], body: str | None) -> dict[str, Any]:
-        pinned = PinnedResolver()
-        connector = aiohttp.TCPConnector(resolver=pinned, use_dns_cache=False, force_close=True)
-        async with aiohttp.ClientSession(
-            connector=connector, cookie_jar=aiohttp.DummyCookieJar(), trust_env=False, headers={"User-Agent": USER_AGENT}
-        ) as session:
-            for _ in range(self._settings.max_redirects + 1):
-                target = await self._settings.guard.check(url, self._resolve)
-                pinned.pin(target.host, target.addresses)
-                data = body.encode("utf-8") if body is not None else None
-                async with session.request(method, url, headers=headers, data=data, allow_redirects=False) as response:
-                    location = response.headers.get("Location")
-                    if response.status not in REDIRECTS or not location:
-                        return await self._result(response, url)
-                try:
-                    following = url.join(URL(location))
-                except ValueError:
-                    raise ToolFailed(f"the server redirected to an invalid URL {location!r}") from None
-                method, body = _redirected_method(method, response.status, body)
-                if _origin(following) != _origin(url):
-                    headers = {k: v for k, v in headers.items() if k.lower() not in CREDENTIAL_HEADERS}
-                url = following
-        raise ToolFailed(f"more than {self._settings.max_redirects} redirects (AGENT_HTTP_MAX_REDIRECTS)")
-
-    async def _result(self, response: aiohttp.ClientResponse, url: URL) -> dict[str, Any]:
-        limit = self._settings.max_bytes
-        chunks: list[bytes] = []
-        size = 0
-        while size <= limit:
-            chunk = await response.content.read(limit + 1 - size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        raw = b"".join(chunks)
+        try:
+            fetched = await guarded_fetch(
+                url, self._settings.guard, max_bytes=self._settings.max_bytes,
+                max_redirects=self._settings.max_redirects, method=method, headers=headers, body=body,
+                user_agent=USER_AGENT, resolve=self._resolve,
+            )
+        except TooManyRedirects as exc:
+            raise ToolFailed(f"{exc} (AGENT_HTTP_MAX_REDIRECTS)") from None
+        except FetchRefused as exc:
+            raise ToolRefused(str(exc)) from None
+        except FetchFailed as exc:
+            raise ToolFailed(str(exc)) from None
         result: dict[str, Any] = {
-            "status": response.status,
-            "url": str(url),
-            "headers": _headers(response.headers),
-            "body": None,
-            "truncated": len(raw) > limit,
+            "status": fetched.status,
+            "url": str(fetched.url),
+            "headers": dict(fetched.headers),
+            "body": _body_text(fetched.body, fetched.content_type, fetched.charset),
+            "truncated": fetched.truncated,
         }
-        raw = raw[:limit]
-        result["body"] = _body_text(raw, response.content_type, response.charset)
         if result["body"] is None:
-            result["body_omitted"] = f"{len(raw)} bytes of {response.content_type}"
+            result["body_omitted"] = f"{len(fetched.body)} bytes of {fetched.content_type}"
         return result
-
-
-def _redirected_method(method: str, status: int, body: str | None) -> tuple[str, str | None]:
-    # What browsers do: 303 turns everything but HEAD into GET; 301/302 turn POST into GET.
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
-        return "GET", None
-    return method, body
-
-
-def _origin(url: URL) -> tuple[str, str | None, int | None]:
-    return url.scheme, url.raw_host, url.port
-
-
-def _headers(headers: Mapping[str, str]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for key, value in headers.items():
-        if key.lower() == "set-cookie":
-            continue
-        merged[key] = f"{merged[key]}, {value}" if key in merged else value
-    return merged
 
 
 def _body_text(raw: bytes, content_type: str, charset: str | None) -> str | None:

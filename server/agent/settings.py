@@ -7,14 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from ipaddress import ip_network
 from pathlib import Path
 
 from executors.envconfig import ConfigError, parse_bool, parse_int, parse_list
-from server.agent.addresses import IPNetwork
-from server.agent.guard import HttpGuard
-from server.agent.hostrules import HostRule, parse_host_rule
 from server.agent.mcp_config import McpServerConfig, read_mcp_config
+from server.netguard.config import guard_from_env
+from server.netguard.guard import HttpGuard
 
 BUILTIN_TOOLS = ("time_now", "http_request")
 
@@ -59,7 +57,7 @@ class AgentSettings:
             mcp_timeout_s=parse_int(env, "AGENT_MCP_TIMEOUT", 30_000, minimum=1) / 1000,
             max_steps=parse_int(env, "AGENT_MAX_STEPS", d.max_steps, minimum=1, maximum=100),
             http=HttpToolSettings(
-                guard=_guard(env),
+                guard=guard_from_env(env, "AGENT_HTTP_ALLOW", "AGENT_HTTP_ALLOW_PRIVATE"),
                 timeout_s=parse_int(env, "AGENT_HTTP_TIMEOUT", 10_000, minimum=1) / 1000,
                 max_bytes=parse_int(env, "AGENT_HTTP_MAX_BYTES", d.http.max_bytes, minimum=1),
                 max_redirects=parse_int(env, "AGENT_HTTP_MAX_REDIRECTS", d.http.max_redirects, minimum=0, maximum=20),
@@ -71,27 +69,3 @@ class AgentSettings:
         if "http_request" in tools and not settings.http.guard.allow:
             raise ConfigError("AGENT_HTTP_ALLOW", "http_request is enabled but no host is allowed; list hosts (or * for any public host)")
         return settings
-
-
-def _guard(env: Mapping[str, str]) -> HttpGuard:
-    rules: list[HostRule] = []
-    for entry in parse_list(env, "AGENT_HTTP_ALLOW"):
-        rules.append(_rule("AGENT_HTTP_ALLOW", entry))
-    private_rules: list[HostRule] = []
-    networks: list[IPNetwork] = []
-    for entry in parse_list(env, "AGENT_HTTP_ALLOW_PRIVATE"):
-        if "/" in entry:
-            try:
-                networks.append(ip_network(entry, strict=False))
-            except ValueError as exc:
-                raise ConfigError("AGENT_HTTP_ALLOW_PRIVATE", f"{entry!r} is not a network: {exc}") from None
-        else:
-            private_rules.append(_rule("AGENT_HTTP_ALLOW_PRIVATE", entry))
-    return HttpGuard(tuple(rules), tuple(private_rules), tuple(networks))
-
-
-def _rule(key: str, entry: str) -> HostRule:
-    try:
-        return parse_host_rule(entry)
-    except ValueError as exc:
-        raise ConfigError(key, str(exc)) from None

@@ -19,6 +19,7 @@ from server.agent.function_calls import FunctionCalling
 from server.agent.react import ReasonAct
 from server.agent.toolbox import Toolbox
 from server.api.body import read_json
+from server.images.prepare import prepare_images
 from server.keys import BACKENDS, CATALOG, FACTS, SETTINGS, TOOLBOX
 from server.pipeline.prepare import backend_request, resolve_target
 from server.protocol.agent_request import parse_agent_request
@@ -58,6 +59,7 @@ async def _agent(request: web.Request, make_dialogue: DialogueMaker) -> web.Stre
         log.info("unknown_request_fields", fields=list(ask.unknown_fields))
     facts.stream, facts.messages = ask.stream, len(ask.conversation)
     structlog.contextvars.bind_contextvars(model=target.model.id)
+    conversation = await prepare_images(ask.conversation, target.backend, settings.images)
 
     def build(messages: Sequence[Message], function_tools: Sequence[Mapping[str, Any]]) -> BackendRequest:
         return backend_request(target, settings, messages, tools=function_tools)
@@ -65,7 +67,7 @@ async def _agent(request: web.Request, make_dialogue: DialogueMaker) -> web.Stre
     toolbox = request.app[TOOLBOX]
     run = AgentRun(target.backend, make_dialogue(build, toolbox), toolbox, ask.max_steps or settings.agent.max_steps)
     headers = {"X-Bridge-Backend": target.model.backend}
-    events = run_agent(run, ask.conversation, facts)
+    events = run_agent(run, conversation, facts)
     async with aclosing(events):
         if ask.stream:
             deadline_at = asyncio.get_running_loop().time() + settings.request_timeout_s

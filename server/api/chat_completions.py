@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 
 from server.api.body import header_safe, read_json
+from server.images.prepare import prepare_images
 from server.keys import BACKENDS, CATALOG, FACTS, SETTINGS
 from server.pipeline.answer import answer
 from server.pipeline.prepare import backend_request, resolve_target
@@ -30,8 +31,9 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
         log.info("unknown_request_fields", fields=list(chat.unknown_fields))
     facts.stream, facts.messages = chat.stream, len(chat.messages)
     structlog.contextvars.bind_contextvars(model=target.model.id)
+    messages = await prepare_images(chat.messages, target.backend, settings.images)
     job = backend_request(
-        target, settings, chat.messages,
+        target, settings, messages,
         tools=chat.tools, tool_choice=chat.tool_choice, parallel_tool_calls=chat.parallel_tool_calls,
     )
     planned = answer(target, job, chat.params, facts, settings)

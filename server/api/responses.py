@@ -20,6 +20,7 @@ import structlog
 from aiohttp import web
 
 from server.api.body import header_safe, read_json
+from server.images.prepare import prepare_images
 from server.keys import BACKENDS, CATALOG, FACTS, RESPONSE_STORE, SETTINGS
 from server.pipeline.answer import answer
 from server.pipeline.events import OutputEvent
@@ -57,11 +58,13 @@ async def create_response(request: web.Request) -> web.StreamResponse:
     target = await resolve_target(req.model, request.app[CATALOG], request.app[BACKENDS], settings, facts)
     if req.unknown_fields:
         log.info("unknown_request_fields", fields=list(req.unknown_fields))
-    messages, skipped = items_to_messages([*context, *req.input_items], req.instructions, req.tools.names)
+    messages, skipped = items_to_messages([*context, *req.input_items], req.instructions, req.tools.names,
+                                          context_items=len(context))
     if skipped:
         log.info("responses_items_skipped", types=dict(skipped))
     facts.stream, facts.messages = req.stream, len(messages)
     structlog.contextvars.bind_contextvars(model=target.model.id)
+    messages = await prepare_images(messages, target.backend, settings.images)
     job = backend_request(
         target, settings, messages,
         tools=req.allowed_tools, tool_choice=req.tool_choice, parallel_tool_calls=req.parallel_tool_calls,

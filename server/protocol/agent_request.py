@@ -61,8 +61,4 @@ def _history(raw: Any) -> tuple[Message, ...]:
         return ()
     if not isinstance(raw, list):
         raise InvalidRequest("'history' must be an array of chat messages", param="history")
-    try:
-        return parse_messages(raw)
-    except InvalidRequest as exc:
-        renamed = InvalidRequest(exc.message.replace("messages", "history", 1), code=exc.code, param=(exc.param or "").replace("messages", "history", 1) or None)
-        raise renamed from None
+    return parse_messages(raw, "history")

@@ -1,28 +1,32 @@
-"""Chat messages: validation of the `messages` array into the backends' frozen message records."""
+"""Chat messages: validation of the `messages` array into the backends' frozen message records.
+
+Text parts are joined into the message's text; `image_url` parts of user messages become its
+images (`protocol.images`), which follow the text.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from executors import Message, ToolCallRecord
+from executors import ImagePart, Message, ToolCallRecord
 from server.protocol.errors import InvalidRequest
+from server.protocol.images import chat_image
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 
 
-def parse_messages(raw: Any) -> tuple[Message, ...]:
-    """Validate `messages`; raise InvalidRequest naming the offending element."""
+def parse_messages(raw: Any, field: str = "messages") -> tuple[Message, ...]:
+    """Validate `messages` (or another field of chat messages); raise InvalidRequest naming the offending element."""
     if raw is None or (isinstance(raw, list) and not raw):
-        raise InvalidRequest("'messages' is required and must not be empty", code="missing_messages", param="messages")
+        raise InvalidRequest(f"'{field}' is required and must not be empty", code="missing_messages", param=field)
     if not isinstance(raw, list):
-        raise InvalidRequest("'messages' must be an array", code="missing_messages", param="messages")
-    return tuple(_message(m, i) for i, m in enumerate(raw))
+        raise InvalidRequest(f"'{field}' must be an array", code="missing_messages", param=field)
+    return tuple(_message(m, f"{field}[{i}]") for i, m in enumerate(raw))
 
 
-def _message(raw: Any, index: int) -> Message:
-    param = f"messages[{index}]"
+def _message(raw: Any, param: str) -> Message:
     if not isinstance(raw, dict):
         raise InvalidRequest(f"{param} must be an object", param=param)
     role = raw.get("role")
@@ -39,39 +43,45 @@ def _message(raw: Any, index: int) -> Message:
     if role == "tool" and not isinstance(tool_call_id, str):
         raise InvalidRequest(f"{param}.tool_call_id is required for tool messages", param=f"{param}.tool_call_id")
     name = raw.get("name")
+    text, images = _content(content, f"{param}.content", role)
     return Message(
         role=role,
-        text=_text(content, f"{param}.content", tool_result=role in ("tool", "function")),
+        text=text,
         name=name if isinstance(name, str) else None,
         tool_calls=tool_calls,
         tool_call_id=tool_call_id if isinstance(tool_call_id, str) else None,
+        images=images,
     )
 
 
-def _text(content: Any, param: str, *, tool_result: bool) -> str:
-    """Flatten string or content-part content to text."""
+def _content(content: Any, param: str, role: str) -> tuple[str, tuple[ImagePart, ...]]:
+    """Flatten string or content-part content to text, and take a user message's images apart."""
     if content is None:
-        return ""
+        return "", ()
     if isinstance(content, str):
-        return content
+        return content, ()
     if not isinstance(content, list):
         raise InvalidRequest(f"{param} must be a string or an array of content parts", param=param)
     pieces = []
+    images = []
     for j, part in enumerate(content):
         kind = part.get("type") if isinstance(part, dict) else None
         if kind in _TEXT_PARTS and isinstance(part.get("text"), str):
             pieces.append(part["text"])
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             pieces.append(part["refusal"])
-        elif tool_result and isinstance(kind, str):
+        elif kind == "image_url" and role == "user":
+            images.append(chat_image(part, f"{param}[{j}]"))
+        elif role in ("tool", "function") and isinstance(kind, str):
             pieces.append(f"[{kind} content not shown]")  # a tool's non-text output must not fail the turn
         else:
+            only = "text and image_url parts are" if role == "user" else "only text parts are"
             raise InvalidRequest(
-                f"{param}[{j}]: content part type {kind!r} is not supported; only text parts are",
+                f"{param}[{j}]: content part type {kind!r} is not supported in a {role} message; {only}",
                 code="unsupported_content_type",
                 param=f"{param}[{j}].type",
             )
-    return "\n".join(pieces)
+    return "\n".join(pieces), tuple(images)
 
 
 def _tool_calls(raw: dict[str, Any], param: str) -> tuple[ToolCallRecord, ...]:

@@ -5,7 +5,8 @@ decides: the bridge emulates it (`stop`, `response_format`), reports it as ignor
 `X-Bridge-Ignored-Params` (hints whose absence leaves a valid answer), or refuses the request
 with a 400 that names it (what no emulation can give: several choices, log probabilities,
 audio). A value that asks for nothing beyond the default (`n: 1`, `logprobs: false`) is
-neither passed nor reported.
+neither passed nor reported. `reasoning_effort` must be one of the levels some backend knows
+(OpenAI's, and `max`, which both CLIs take), whatever happens to it next.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from executors import Capabilities
 from server.protocol.errors import InvalidRequest
 
 Action = Literal["emulate", "ignore", "refuse"]
+# OpenAI's levels, and `max` (Copilot's --reasoning-effort and Claude's --effort take it).
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,8 @@ def param_policies() -> dict[str, ParamPolicy]:
         # Editors send a token budget on every request; a longer answer is still an answer.
         "max_tokens": ParamPolicy("ignore", "an upper bound the CLIs cannot set"),
         "max_completion_tokens": ParamPolicy("ignore", "an upper bound the CLIs cannot set"),
+        # Copilot, Claude and the upstreams each set it their own way (executors); another
+        # backend answers all the same, with its default effort.
         "reasoning_effort": ParamPolicy("ignore", "a hint; mapped per backend where one supports it"),
         "verbosity": ParamPolicy("ignore", hint),
         # Predicted outputs only speed generation up; the answer is the same without them.
@@ -91,6 +96,7 @@ class ParamPlan:
 def plan_params(params: Mapping[str, Any], capabilities: Capabilities) -> ParamPlan:
     """Sort the client's parameters by the table; raise InvalidRequest for one that is refused."""
     policies = param_policies()
+    _check_values(params)
     passed: dict[str, Any] = {}
     emulated: dict[str, Any] = {}
     ignored: list[str] = []
@@ -114,3 +120,11 @@ def plan_params(params: Mapping[str, Any], capabilities: Capabilities) -> ParamP
             )
     return ParamPlan(passed, emulated, tuple(ignored))
 
+
+def _check_values(params: Mapping[str, Any]) -> None:
+    effort = params.get("reasoning_effort")
+    if effort is not None and effort not in REASONING_EFFORTS:
+        raise InvalidRequest(
+            f"'reasoning_effort' must be one of {', '.join(REASONING_EFFORTS)}, not {effort!r}",
+            code="invalid_value", param="reasoning_effort",
+        )

@@ -3,7 +3,8 @@
 The normal form is what `GET /v1/responses/{id}/input_items` lists: every item has a `type` and
 an `id`; messages have content-part lists. Reading items as messages:
 - `message` (or a bare `{role, content}`): a message of that role (user, assistant, system,
-  developer); text parts are joined, refusals read as text.
+  developer); text parts are joined, refusals read as text; a user message's `input_image`
+  parts are its images.
 - `function_call`: a tool call of the assistant message just before it (or of a new one);
   a namespaced call gets the name the model saw (`<namespace>__<name>`).
 - `function_call_output`: a tool message for its `call_id`, also when no call in the input has
@@ -20,8 +21,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from executors import Message, ToolCallRecord
+from executors import ImagePart, Message, ToolCallRecord
 from server.protocol.errors import InvalidRequest
+from server.protocol.images import responses_image
 from server.protocol.messages import call_arguments
 from server.protocol.responses_tools import ToolNames
 
@@ -78,20 +80,24 @@ def _message(raw: Mapping[str, Any], param: str) -> dict[str, Any]:
             part.update(annotations=[], logprobs=[])
         parts = [part]
     elif isinstance(content, list):
-        parts = [_part(p, f"{param}.content[{j}]") for j, p in enumerate(content)]
+        parts = [_part(p, f"{param}.content[{j}]", role) for j, p in enumerate(content)]
     else:
         raise InvalidRequest(f"{param}.content must be a string or an array of content parts", param=f"{param}.content")
     return {"status": "completed", **raw, "type": "message", "id": _id(raw, "message"), "role": role, "content": parts}
 
 
-def _part(raw: Any, param: str) -> dict[str, Any]:
+def _part(raw: Any, param: str, role: str) -> dict[str, Any]:
     kind = raw.get("type") if isinstance(raw, dict) else None
     if kind in _TEXT_PARTS and isinstance(raw.get("text"), str):
         return dict(raw)
     if kind == "refusal" and isinstance(raw.get("refusal"), str):
         return dict(raw)
+    if kind == "input_image" and role == "user":
+        responses_image(raw, param)  # checked now; read again with the conversation
+        return {"detail": "auto", **raw}
+    only = "text and input_image parts are" if role == "user" else "only text parts are"
     raise InvalidRequest(
-        f"{param}: content part type {kind!r} is not supported; only text parts are",
+        f"{param}: content part type {kind!r} is not supported in a {role} message; {only}",
         code="unsupported_content_type",
         param=f"{param}.type",
     )
@@ -108,17 +114,23 @@ def _id(raw: Mapping[str, Any], kind: str) -> str:
 
 
 def items_to_messages(
-    items: Iterable[Mapping[str, Any]], instructions: str | None, names: ToolNames
+    items: Iterable[Mapping[str, Any]], instructions: str | None, names: ToolNames, *, context_items: int = 0
 ) -> tuple[tuple[Message, ...], Counter[str]]:
-    """The conversation as messages (instructions first), and the item types that were skipped."""
+    """The conversation as messages (instructions first), and the item types that were skipped.
+
+    The first `context_items` come from a stored response (`previous_response_id`), the rest from
+    this request's `input` (so an image's origin names the right place).
+    """
     messages: list[Message] = [Message("system", instructions)] if instructions else []
     skipped: Counter[str] = Counter()
     call_names: dict[str, str] = {}
     attach = False  # the last message is an assistant turn that later calls belong to
-    for item in items:
+    for index, item in enumerate(items):
         kind = item.get("type")
         if kind == "message":
-            messages.append(Message(str(item["role"]), _text(item["content"])))
+            where = f"input[{index - context_items}]" if index >= context_items else "previous_response_id"
+            images = _images(item["content"], where)
+            messages.append(Message(str(item["role"]), _text(item["content"]), images=images))
             attach = item["role"] == "assistant"
         elif kind == "function_call":
             namespace = item.get("namespace") if isinstance(item.get("namespace"), str) else None
@@ -139,7 +151,14 @@ def items_to_messages(
 
 
 def _text(parts: Iterable[Mapping[str, Any]]) -> str:
-    return "\n".join(str(p.get("text") if p.get("type") != "refusal" else p.get("refusal")) for p in parts)
+    texts = (p.get("refusal") if p.get("type") == "refusal" else p.get("text") for p in parts
+             if p.get("type") != "input_image")
+    return "\n".join(str(t) for t in texts)
+
+
+def _images(parts: Iterable[Mapping[str, Any]], param: str) -> tuple[ImagePart, ...]:
+    return tuple(responses_image(dict(p), f"{param}.content[{j}]") for j, p in enumerate(parts)
+                 if p.get("type") == "input_image")
 
 
 def _output_text(output: str | list[Any]) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.agent.hostrules import parse_host_rule
+from server.netguard.hostrules import parse_host_rule
 from server.settings import ConfigError, Settings
 
 

@@ -12,12 +12,12 @@ from typing import Any
 
 import pytest
 
-from server.agent.guard import HttpGuard
-from server.agent.hostrules import parse_host_rule
 from server.agent.http_tool import HttpRequest
 from server.agent.settings import HttpToolSettings
 from server.agent.toolset import bridge_secrets
 from server.agent.tooltypes import ToolFailed, ToolRefused
+from server.netguard.guard import HttpGuard
+from server.netguard.hostrules import parse_host_rule
 from tests.agent.sites import Site, start_site
 
 SECRET = "sk-bridge-secret-0123456789"

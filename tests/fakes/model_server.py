@@ -5,8 +5,10 @@ It speaks two wire formats with scripted replies:
 - Anthropic Messages (`POST /v1/messages`, SSE or JSON; `?beta=true` is ignored) for Claude.
 
 The reply is picked by directives found in the request's messages (system or user):
-`[[fake:reply=TEXT]]`, `[[fake:reply_file=/abs/path]]`, `[[fake:chunks=N]]`, `[[fake:delay=S]]`
-and `[[fake:status=CODE]]`; the last occurrence of each wins. Every request is recorded and can be
+`[[fake:reply=TEXT]]`, `[[fake:reply_file=/abs/path]]`, `[[fake:chunks=N]]`, `[[fake:delay=S]]`,
+`[[fake:status=CODE]]`, `[[fake:reasoning=TEXT]]` (thinking before the answer) and
+`[[fake:reasoning_field=NAME]]` (the OpenAI delta field for it); the last occurrence of each wins
+(`model_script.py`). Every request is recorded and can be
 read back with `GET /_fake/requests` (`DELETE` clears the record).
 
 Run it alone with `python tests/fakes/model_server.py --port 18080`, or in tests with
@@ -19,102 +21,59 @@ import argparse
 import asyncio
 import contextlib
 import json
-import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
-DEFAULT_REPLY = "Hello from mock."
-DEFAULT_CHUNKS = 3
-INVALID_MODEL = "invalid-model"
-DIRECTIVE_RE = re.compile(r"\[\[fake:(\w+)=(.*?)\]\]", re.DOTALL)
+try:  # imported as tests.fakes.model_server
+    from tests.fakes.model_anthropic import count_message_tokens, messages
+    from tests.fakes.model_script import (
+        DEFAULT_CHUNKS,
+        DEFAULT_REPLY,
+        DIRECTIVE_RE,
+        INVALID_MODEL,
+        Script,
+        count_tokens,
+        find_directives,
+        image_parts,
+        message_texts,
+        prompt_chars,
+        script_for,
+        split_chunks,
+        strings_in,
+    )
+except ModuleNotFoundError:  # run as a script, or imported from tests/fakes
+    from model_anthropic import count_message_tokens, messages  # type: ignore[no-redef]
+    from model_script import (  # type: ignore[no-redef]
+        DEFAULT_CHUNKS,
+        DEFAULT_REPLY,
+        DIRECTIVE_RE,
+        INVALID_MODEL,
+        Script,
+        count_tokens,
+        find_directives,
+        image_parts,
+        message_texts,
+        prompt_chars,
+        script_for,
+        split_chunks,
+        strings_in,
+    )
+
+__all__ = [  # the script helpers are re-exported: the fake upstream and tests import them from here
+    "DEFAULT_CHUNKS", "DEFAULT_REPLY", "DIRECTIVE_RE", "INVALID_MODEL", "REQUESTS_KEY", "Script",
+    "clear_requests", "count_tokens", "create_app", "find_directives", "image_parts", "list_requests",
+    "message_texts", "record_requests", "running_model_server", "script_for", "split_chunks", "strings_in",
+]
 
 RecordedRequests = list[dict[str, Any]]
 REQUESTS_KEY = web.AppKey("requests", RecordedRequests)
 
 OPENAI_MODELS = ["gpt-4.1", "gpt-5-mini", "claude-sonnet-4.6"]
 ANTHROPIC_MODELS = ["claude-sonnet-5", "claude-opus-4-8", "claude-haiku-4-5-20251001"]
-
-
-# ---------------------------------------------------------------------------- reply script
-
-
-@dataclass(frozen=True, slots=True)
-class Script:
-    """What to answer to one request."""
-
-    reply: str
-    chunks: list[str]
-    delay: float
-    status: int | None
-
-
-def split_chunks(text: str, n: int) -> list[str]:
-    """Split text into n pieces, at word starts when there are enough words, else by characters."""
-    if not text:
-        return []
-    n = max(1, min(n, len(text)))
-    words = re.findall(r"\s*\S+|\s+$", text)
-    pieces = words if n <= len(words) else list(text)
-    return ["".join(pieces[i * len(pieces) // n : (i + 1) * len(pieces) // n]) for i in range(n)]
-
-
-def count_tokens(text: str) -> int:
-    """The fakes' token estimate: a quarter of the characters, at least 1."""
-    return max(1, len(text) // 4)
-
-
-def strings_in(value: Any) -> Iterator[str]:
-    """Every string inside a JSON value (where directives may hide), depth first."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from strings_in(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from strings_in(item)
-
-
-def find_directives(texts: list[str]) -> dict[str, str]:
-    """All `[[fake:key=value]]` directives in the texts; a later one overrides an earlier one.
-
-    `reply` and `reply_file` are one setting: the later of the two wins, as in the fake CLIs.
-    """
-    found: dict[str, str] = {}
-    for text in texts:
-        for key, value in DIRECTIVE_RE.findall(text):
-            if key in ("reply", "reply_file"):
-                found.pop("reply", None)
-                found.pop("reply_file", None)
-            found[key] = value
-    return found
-
-
-def script_for(texts: list[str]) -> Script:
-    """Build the reply script from the directives in a request's message texts."""
-    directives = find_directives(texts)
-    if "reply_file" in directives:
-        reply = Path(directives["reply_file"]).read_text(encoding="utf-8")
-    else:
-        reply = directives.get("reply", DEFAULT_REPLY)
-    n = int(directives.get("chunks", DEFAULT_CHUNKS))
-    status = int(directives["status"]) if "status" in directives else None
-    return Script(reply, split_chunks(reply, n), float(directives.get("delay", 0)), status)
-
-
-def message_texts(body: dict[str, Any]) -> list[str]:
-    """The strings of a request's system prompt and messages, in order."""
-    return list(strings_in(body.get("system"))) + list(strings_in(body.get("messages")))
-
-
-def _prompt_chars(body: dict[str, Any]) -> int:
-    return sum(len(s) for s in message_texts(body))
 
 
 # ---------------------------------------------------------------------------- recording
@@ -176,8 +135,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     if script.status is not None:
         return _openai_error(script.status, f"Fake error with status {script.status}.", None)
     usage = {
-        "prompt_tokens": count_tokens("x" * _prompt_chars(body)),
-        "completion_tokens": count_tokens(script.reply),
+        "prompt_tokens": count_tokens("x" * prompt_chars(body)),
+        "completion_tokens": count_tokens("".join(script.reasoning) + script.reply),
     }
     usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
     base = {
@@ -188,6 +147,8 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     }
     if not body.get("stream"):
         message = {"role": "assistant", "content": script.reply, "refusal": None}
+        if script.reasoning:
+            message[script.reasoning_field] = "".join(script.reasoning)
         choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": "stop"}
         return web.json_response(
             {**base, "object": "chat.completion", "choices": [choice], "usage": usage}
@@ -200,6 +161,10 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
     await response.prepare(request)
     await response.write(_sse(chunk({"role": "assistant", "content": ""}, None)))
+    for piece in script.reasoning:
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        await response.write(_sse(chunk({"content": None, script.reasoning_field: piece}, None)))
     for piece in script.chunks:
         if script.delay:
             await asyncio.sleep(script.delay)
@@ -212,87 +177,6 @@ async def chat_completions(request: web.Request) -> web.StreamResponse:
     await response.write(_sse("[DONE]"))
     await response.write_eof()
     return response
-
-
-# ---------------------------------------------------------------------------- Anthropic side
-
-
-def _anthropic_error(status: int, message: str) -> web.Response:
-    kinds = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-             404: "not_found_error", 429: "rate_limit_error", 529: "overloaded_error"}
-    error = {"type": kinds.get(status, "api_error"), "message": message}
-    request_id = f"req_{uuid.uuid4().hex[:24]}"
-    return web.json_response({"type": "error", "error": error, "request_id": request_id},
-                             status=status, headers={"request-id": request_id})
-
-
-def _event(name: str, data: dict[str, Any]) -> bytes:
-    return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
-
-
-def _structured_reply(body: dict[str, Any]) -> str | None:
-    """A JSON answer for structured-output side requests (Claude's session title), else None."""
-    output_format = (body.get("output_config") or {}).get("format") or {}
-    if output_format.get("type") != "json_schema":
-        return None
-    properties = (output_format.get("schema") or {}).get("properties") or {}
-    return json.dumps({name: f"Fake {name}" for name in properties})
-
-
-async def messages(request: web.Request) -> web.StreamResponse:
-    """Anthropic `POST /v1/messages`, streaming or not (the title side request included)."""
-    body = await request.json()
-    model = str(body.get("model", ""))
-    side_reply = _structured_reply(body)
-    if side_reply is not None:
-        # Side requests ignore the directives so a scripted delay or error hits only the answer.
-        script = Script(side_reply, [side_reply], 0.0, None)
-    else:
-        script = script_for(message_texts(body))
-    if model == INVALID_MODEL:
-        return _anthropic_error(404, f"model: {model}")
-    if script.status is not None:
-        return _anthropic_error(script.status, f"Fake error with status {script.status}.")
-    input_tokens = count_tokens("x" * _prompt_chars(body))
-    output_tokens = count_tokens(script.reply)
-    usage = {"input_tokens": input_tokens, "output_tokens": output_tokens,
-             "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0}
-    message = {"id": f"msg_{uuid.uuid4().hex[:20]}", "type": "message", "role": "assistant",
-               "model": model, "content": [], "stop_reason": None, "stop_sequence": None}
-    if not body.get("stream"):
-        content = [{"type": "text", "text": script.reply}]
-        return web.json_response({**message, "content": content, "stop_reason": "end_turn",
-                                  "usage": usage})
-
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    start_usage = {**usage, "output_tokens": 1}
-    await response.write(_event("message_start", {"type": "message_start",
-                                                  "message": {**message, "usage": start_usage}}))
-    block_start = {"type": "content_block_start", "index": 0,
-                   "content_block": {"type": "text", "text": ""}}
-    await response.write(_event("content_block_start", block_start))
-    await response.write(_event("ping", {"type": "ping"}))
-    for piece in script.chunks:
-        if script.delay:
-            await asyncio.sleep(script.delay)
-        delta = {"type": "text_delta", "text": piece}
-        await response.write(_event("content_block_delta",
-                                    {"type": "content_block_delta", "index": 0, "delta": delta}))
-    await response.write(_event("content_block_stop", {"type": "content_block_stop", "index": 0}))
-    await response.write(_event("message_delta", {
-        "type": "message_delta",
-        "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-        "usage": {"output_tokens": output_tokens},
-    }))
-    await response.write(_event("message_stop", {"type": "message_stop"}))
-    await response.write_eof()
-    return response
-
-
-async def count_message_tokens(request: web.Request) -> web.Response:
-    body = await request.json()
-    return web.json_response({"input_tokens": count_tokens("x" * _prompt_chars(body))})
 
 
 # ---------------------------------------------------------------------------- shared routes

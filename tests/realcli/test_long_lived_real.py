@@ -25,11 +25,14 @@ from tests.realcli.conftest import real_cli
 from tests.realcli.test_real_clis import (  # noqa: F401
     processes_with,
     real_sdk,
+    test_real_cli_image_reaches_the_model,
     test_real_cli_model_rejected_is_404,
     test_real_cli_non_stream_and_system_prompt,
+    test_real_cli_reasoning_streams_apart_and_the_effort_reaches_the_model,
     test_real_cli_stream_with_usage,
     test_real_cli_tool_call_round_trip,
 )
+from tests.server.media_helpers import RED, THINKING, data_url
 
 pytestmark = pytest.mark.realcli
 CLAUDE_SDK_PREFIX = "You are a Claude agent, built on Anthropic's Claude Agent SDK."
@@ -98,7 +101,8 @@ def request_with(bodies: list[dict[str, Any]], tag: str) -> dict[str, Any]:
     return found
 
 
-async def ask(client: TestClient, model: str, content: str, system: str | None = None, **extra: Any) -> dict[str, Any]:
+async def ask(client: TestClient, model: str, content: str | list[Any], system: str | None = None,
+              **extra: Any) -> dict[str, Any]:
     messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": content}]
     resp = await client.post("/v1/chat/completions", json={"model": model, "messages": messages, **extra})
     assert resp.status == 200, await resp.text()
@@ -133,6 +137,29 @@ async def test_the_model_sees_exactly_the_clients_system_prompt(
     served = (await health(client))["backends"]
     assert served["copilot"]["warm"]["server"]["sessions_served"] == 2
     assert served["claude"]["warm"]["served_warm"] == 2 and served["claude"]["warm"]["cold_starts"] == 0
+
+
+async def test_warm_processes_take_the_effort_and_the_image(
+    make_client: MakeClient, real_env: dict[str, str], model_server: str
+) -> None:
+    # The pooled claude was started before the request: effort and image reach it on stdin.
+    client = await bridge(make_client, real_env)
+    for cli in ("copilot", "claude"):
+        content = [{"type": "text", "text": f"Look IMG-{cli} [[fake:reasoning={THINKING}]] [[fake:reply=Seen.]]"},
+                   {"type": "image_url", "image_url": {"url": data_url(RED)}}]
+        answer = await ask(client, f"{cli}/{MODELS[cli]}", content, reasoning_effort="high")
+        message = answer["choices"][0]["message"]
+        assert (message["content"], message["reasoning_content"]) == ("Seen.", THINKING)
+        await warm(client)
+    bodies = await model_requests(model_server)
+    copilot, claude = request_with(bodies, "IMG-copilot"), request_with(bodies, "IMG-claude")
+    assert copilot["reasoning_effort"] == "high" and claude["output_config"]["effort"] == "high"
+    assert data_url(RED) in json.dumps(copilot["messages"][-1]["content"])
+    assert [b["source"]["data"] for b in claude["messages"][-1]["content"] if b["type"] == "image"] == [
+        data_url(RED).split(",")[1]]
+    served = (await health(client))["backends"]
+    assert served["copilot"]["warm"]["server"]["sessions_served"] == 1
+    assert served["claude"]["warm"]["served_warm"] == 1 and served["claude"]["warm"]["cold_starts"] == 0
 
 
 async def test_a_killed_server_fails_the_request_in_flight_and_comes_back(

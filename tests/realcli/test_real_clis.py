@@ -16,6 +16,7 @@ from tests.conftest import MakeClient
 from tests.openapi.hooks import checked_httpx_client, checked_session
 from tests.realcli.conftest import real_cli
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
+from tests.server.media_helpers import BLUE, RED, THINKING, data_url
 
 pytestmark = pytest.mark.realcli
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
@@ -186,3 +187,50 @@ async def test_real_cli_responses_tool_round_trip(real_sdk: AsyncOpenAI, tmp_pat
         input=[{"type": "function_call_output", "call_id": call.call_id, "output": "22C [[fake:reply=It is 22C in Paris.]]"}],
     )
     assert final.output_text == "It is 22C in Paris." and final.usage is not None and final.usage.input_tokens > 0
+
+
+def answered(requests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The one chat request the model server answered (not Claude's title side request)."""
+    (body,) = [r["body"] for r in requests if r["method"] == "POST" and isinstance(r["body"], dict)
+               and "messages" in r["body"] and not (r["body"].get("output_config") or {}).get("format")]
+    return body
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_real_cli_reasoning_streams_apart_and_the_effort_reaches_the_model(
+    real_sdk: AsyncOpenAI, model_server: str, model: str
+) -> None:
+    stream = await real_sdk.chat.completions.create(
+        model=model, stream=True, reasoning_effort="low",
+        messages=[{"role": "user", "content": f"Think first [[fake:reasoning={THINKING}]] [[fake:reply=Done thinking.]]"}])
+    content, reasoning = [], []
+    async for chunk in stream:
+        for choice in chunk.choices:
+            content.append(choice.delta.content or "")
+            reasoning.append(getattr(choice.delta, "reasoning_content", None) or "")
+    assert "".join(content) == "Done thinking." and "".join(reasoning) == THINKING
+    body = answered(await model_requests(model_server))
+    if model.startswith("copilot/"):
+        assert body["reasoning_effort"] == "low"  # --reasoning-effort / the session's reasoningEffort
+    else:
+        assert body["output_config"]["effort"] == "low"  # apply_flag_settings {effortLevel}
+        assert body["thinking"] == {"type": "adaptive"}
+
+
+@pytest.mark.parametrize("model", MODELS)
+async def test_real_cli_image_reaches_the_model(real_sdk: AsyncOpenAI, model_server: str, model: str) -> None:
+    completion = await real_sdk.chat.completions.create(model=model, messages=[{"role": "user", "content": [
+        {"type": "text", "text": "Which colours? [[fake:reply=Red and blue.]]"},
+        {"type": "image_url", "image_url": {"url": data_url(RED)}}, {"type": "image_url", "image_url": {"url": data_url(BLUE)}}]}])
+    assert completion.choices[0].message.content == "Red and blue."
+    content = answered(await model_requests(model_server))["messages"][-1]["content"]
+    if model.startswith("copilot/"):  # each image after a text part naming its file
+        images = [p["image_url"]["url"] for p in content if p["type"] == "image_url"]
+        names = [p["text"] for p in content if p["type"] == "text" and "image-" in p["text"]]
+        assert images == [data_url(RED), data_url(BLUE)]
+        assert [n.rsplit("/", 1)[-1] for n in names] == ["image-1.png", "image-2.png"]
+    else:  # image blocks right after the text, as sent
+        assert [p["type"] for p in content][-3:] == ["text", "image", "image"]
+        assert [p["source"]["data"] for p in content if p["type"] == "image"] == [
+            data_url(RED).split(",")[1], data_url(BLUE).split(",")[1]]
+

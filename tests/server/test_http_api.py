@@ -103,6 +103,11 @@ async def test_validation_errors(client: TestClient) -> None:
         (
             {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
             400,
+            "invalid_image_url",
+        ),
+        (
+            {"model": "copilot/gpt-5.4", "stream": True, "messages": [{"role": "user", "content": [{"type": "input_audio", "input_audio": {}}]}]},
+            400,
             "unsupported_content_type",
         ),
     ]

@@ -125,9 +125,11 @@ async def test_codex_shaped_request_is_accepted(client: TestClient, tmp_path: Pa
 
 
 async def test_ignored_parameters_are_reported_in_the_clients_words(client: TestClient) -> None:
-    resp = await client.post("/v1/responses", json=ask("hi", max_output_tokens=20, reasoning={"effort": "low"}, max_tool_calls=2))
+    # reasoning.effort is honoured (Copilot's --reasoning-effort): not in the list.
+    body = {**ask("hi", max_output_tokens=20, reasoning={"effort": "low"}, max_tool_calls=2), "text": {"verbosity": "low"}}
+    resp = await client.post("/v1/responses", json=body)
     assert resp.status == 200
-    assert resp.headers["X-Bridge-Ignored-Params"] == "max_output_tokens, max_tool_calls, reasoning.effort"
+    assert resp.headers["X-Bridge-Ignored-Params"] == "max_output_tokens, max_tool_calls, text.verbosity"
 
 
 async def test_silent_cli_gets_in_progress_events(make_client: MakeClient) -> None:

@@ -1,4 +1,4 @@
-"""The http_request guard: address classes, host rules, and URL checks, resolved without connecting."""
+"""The address guard (http_request, image URLs): address classes, host rules, URL checks, no connecting."""
 
 from __future__ import annotations
 
@@ -8,10 +8,9 @@ from ipaddress import ip_address, ip_network
 import pytest
 from yarl import URL
 
-from server.agent.addresses import address_problem, embedded_ipv4
-from server.agent.guard import HttpGuard, system_resolver
-from server.agent.hostrules import parse_host_rule
-from server.agent.tooltypes import ToolFailed, ToolRefused
+from server.netguard.addresses import address_problem, embedded_ipv4
+from server.netguard.guard import FetchFailed, FetchRefused, HttpGuard, system_resolver
+from server.netguard.hostrules import parse_host_rule
 
 
 @pytest.mark.parametrize(
@@ -112,7 +111,7 @@ GUARD = HttpGuard(allow=(parse_host_rule("*.example.com"), parse_host_rule("intr
 
 async def test_a_host_off_the_allowlist_is_refused_before_any_lookup() -> None:
     dns = FakeDns({"evil.test": [["93.184.215.14"]]})
-    with pytest.raises(ToolRefused, match=r"evil\.test:80 is not on the operator's allowlist \(AGENT_HTTP_ALLOW\)"):
+    with pytest.raises(FetchRefused, match=r"evil\.test:80 is not on the operator's allowlist \(AGENT_HTTP_ALLOW\)"):
         await GUARD.check(URL("http://evil.test/"), dns)
     assert dns.asked == []
 
@@ -127,7 +126,7 @@ async def test_a_host_off_the_allowlist_is_refused_before_any_lookup() -> None:
     ],
 )
 async def test_urls_of_the_wrong_form_are_refused(url: str, message: str) -> None:
-    with pytest.raises(ToolRefused, match=message):
+    with pytest.raises(FetchRefused, match=message):
         await GUARD.check(URL(url), FakeDns({}))
 
 
@@ -142,14 +141,14 @@ async def test_public_answers_pass_and_every_address_is_kept() -> None:
 @pytest.mark.parametrize("bad", ["10.0.0.7", "127.0.0.1", "169.254.169.254", "::1", "::ffff:192.168.0.1", "fe80::1"])
 async def test_one_private_address_among_several_refuses_the_host(bad: str) -> None:
     dns = FakeDns({"api.example.com": [["93.184.215.14", bad]]})
-    with pytest.raises(ToolRefused, match=f"resolves to {bad}, a "):
+    with pytest.raises(FetchRefused, match=f"resolves to {bad}, a "):
         await GUARD.check(URL("https://api.example.com/"), dns)
 
 
 async def test_literal_private_addresses_are_refused_without_a_lookup() -> None:
     guard = HttpGuard(allow=(parse_host_rule("*"),))
     for url in ("http://127.0.0.1:8080/", "http://[::1]/", "http://[::ffff:127.0.0.1]/", "http://169.254.169.254/latest/meta-data"):
-        with pytest.raises(ToolRefused, match="a (loopback|link-local)"):
+        with pytest.raises(FetchRefused, match="a (loopback|link-local)"):
             await guard.check(URL(url), FakeDns({}))
 
 
@@ -157,7 +156,7 @@ async def test_literal_private_addresses_are_refused_without_a_lookup() -> None:
 async def test_other_spellings_of_loopback_resolve_to_it_and_are_refused(spelling: str) -> None:
     # The system resolver parses numeric forms and reads /etc/hosts: no query leaves the machine.
     guard = HttpGuard(allow=(parse_host_rule("*"),))
-    with pytest.raises(ToolRefused, match="a loopback address"):
+    with pytest.raises(FetchRefused, match="a loopback address"):
         await guard.check(URL(f"http://{spelling}:8080/"), system_resolver)
 
 
@@ -168,10 +167,10 @@ async def test_private_addresses_pass_only_where_the_operator_allows_them() -> N
     assert (await by_host.check(URL("http://intranet.test/"), dns)).addresses == ("10.0.0.7",)
     by_net = HttpGuard(allow=GUARD.allow, private_networks=(ip_network("10.0.0.0/24"),))
     assert (await by_net.check(URL("http://intranet.test/"), FakeDns({"intranet.test": [["10.0.0.7"]]}))).addresses == ("10.0.0.7",)
-    with pytest.raises(ToolRefused, match="10.0.1.7, a private address"):
+    with pytest.raises(FetchRefused, match="10.0.1.7, a private address"):
         await by_net.check(URL("http://intranet.test/"), FakeDns({"intranet.test": [["10.0.1.7"]]}))
     # Allowing one host's private address allows nothing else.
-    with pytest.raises(ToolRefused, match="10.9.9.9, a private address"):
+    with pytest.raises(FetchRefused, match="10.9.9.9, a private address"):
         await by_host.check(URL("http://api.example.com/"), FakeDns({"api.example.com": [["10.9.9.9"]]}))
 
 
@@ -181,12 +180,12 @@ async def test_each_check_resolves_once_and_keeps_that_answer() -> None:
     target = await GUARD.check(URL("http://rebind.example.com/"), dns)
     assert target.addresses == ("93.184.215.14",)
     assert len(dns.asked) == 1
-    with pytest.raises(ToolRefused, match="127.0.0.1, a loopback"):
+    with pytest.raises(FetchRefused, match="127.0.0.1, a loopback"):
         await GUARD.check(URL("http://rebind.example.com/"), dns)  # the next hop asks again, and is checked again
 
 
 async def test_lookups_that_fail_or_answer_nothing_are_tool_failures() -> None:
-    with pytest.raises(ToolFailed, match="could not resolve nowhere.example.com"):
+    with pytest.raises(FetchFailed, match="could not resolve nowhere.example.com"):
         await GUARD.check(URL("http://nowhere.example.com/"), FakeDns({}))
-    with pytest.raises(ToolFailed, match="did not resolve to any address"):
+    with pytest.raises(FetchFailed, match="did not resolve to any address"):
         await GUARD.check(URL("http://empty.example.com/"), FakeDns({"empty.example.com": [[]]}))

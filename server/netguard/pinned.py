@@ -7,8 +7,8 @@ from collections.abc import Sequence
 
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from server.agent.addresses import parse_address
-from server.agent.hostrules import normal_host
+from server.netguard.addresses import parse_address
+from server.netguard.hostrules import normal_host
 
 
 class PinnedResolver(AbstractResolver):

@@ -1,0 +1,1 @@
+"""Images in requests: the operator's rules for image URLs, fetching them, and the per-request step."""
