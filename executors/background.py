@@ -10,6 +10,7 @@ wakes a thread that then contends with the event loop for the GIL).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -35,6 +36,7 @@ class Background:
         self._tasks: set[asyncio.Task[None]] = set()
         self._files: list[Callable[[], None]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._hurry = asyncio.Event()  # set by drain(): stopping, so no point waiting for company
 
     @property
     def pending(self) -> int:
@@ -55,6 +57,7 @@ class Background:
 
     async def drain(self) -> None:
         """Wait until every task and file job has finished (new ones spawned meanwhile too)."""
+        self._hurry.set()
         while self._tasks or self._flusher is not None:
             waiting: set[asyncio.Task[None]] = set(self._tasks)
             if self._flusher is not None:
@@ -63,7 +66,8 @@ class Background:
 
     async def _flush(self) -> None:
         try:
-            await asyncio.sleep(BATCH_WINDOW_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._hurry.wait(), BATCH_WINDOW_S)
             while self._files:
                 jobs, self._files = self._files, []
                 # Shielded: the jobs run to the end even when the waiting task is cancelled.

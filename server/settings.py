@@ -34,8 +34,8 @@ class Settings:
 
     host: str = "127.0.0.1"
     port: int = 3456
-    services: tuple[str, ...] = ("copilot",)
-    backends: Mapping[str, BackendConfig] = field(default_factory=lambda: read_backend_configs({}))
+    services: tuple[str, ...] = ()  # the enabled backends' names, in SERVICE order (from_env fills it)
+    backends: Mapping[str, BackendConfig] = field(default_factory=dict)
     default_model: str | None = None
     request_timeout_ms: int = 300_000
     temp_dir_base: Path = field(default_factory=lambda: Path(tempfile.gettempdir()) / "copilot-bridge")
