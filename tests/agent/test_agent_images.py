@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import MakeClient
-from tests.server.media_helpers import RED, image_part, seen_by, sha
+from tests.server.params.media_helpers import RED, image_part, seen_by, sha
 
 ENDPOINTS = ["/api/chat", "/api/agent_chat"]
 

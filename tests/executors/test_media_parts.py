@@ -17,7 +17,7 @@ from executors.copilot.session_events import SessionDecoder
 from executors.copilot.session_params import create_params, send_params
 from executors.upstream.wire import Shape, chat_body
 from server.protocol.params import REASONING_EFFORTS
-from tests.server.media_helpers import BLUE, RED
+from tests.server.params.media_helpers import BLUE, RED
 
 PNG = ImagePart("image/png", RED)
 JPEG = ImagePart("image/jpeg", b"\xff\xd8\xff jpeg", detail="low")

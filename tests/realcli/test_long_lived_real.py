@@ -32,7 +32,7 @@ from tests.realcli.test_real_clis import (  # noqa: F401
     test_real_cli_stream_with_usage,
     test_real_cli_tool_call_round_trip,
 )
-from tests.server.media_helpers import RED, THINKING, data_url
+from tests.server.params.media_helpers import RED, THINKING, data_url
 
 pytestmark = pytest.mark.realcli
 CLAUDE_SDK_PREFIX = "You are a Claude agent, built on Anthropic's Claude Agent SDK."

@@ -16,7 +16,7 @@ from tests.conftest import MakeClient
 from tests.openapi.hooks import checked_httpx_client, checked_session
 from tests.realcli.conftest import real_cli
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
-from tests.server.media_helpers import BLUE, RED, THINKING, data_url
+from tests.server.params.media_helpers import BLUE, RED, THINKING, data_url
 
 pytestmark = pytest.mark.realcli
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]

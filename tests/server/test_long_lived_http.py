@@ -45,13 +45,13 @@ from tests.server.test_openai_sdk import (  # noqa: F401
     test_stream_helper_accumulates,
     test_stream_with_usage,
 )
-from tests.server.test_responses_sdk import (  # noqa: F401
+from tests.server.responses.test_responses_sdk import (  # noqa: F401
     test_create_non_stream_and_retrieve,
     test_create_stream_raw_events,
     test_stream_helper_final_response,
     test_tool_round_trip_by_full_replay_streamed,
 )
-from tests.server.test_structured_sdk import test_the_sdk_parse_helpers_get_a_parsed_object  # noqa: F401
+from tests.server.params.test_structured_sdk import test_the_sdk_parse_helpers_get_a_parsed_object  # noqa: F401
 from tests.server.test_tool_calls_e2e import (  # noqa: F401
     test_conversion_switch_off_passes_markup_through,
     test_non_stream_tool_call_and_round_trip,

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.server.media_helpers import BLUE, RED, THINKING, data_url
+from tests.server.params.media_helpers import BLUE, RED, THINKING, data_url
 from tests.upstream.conftest import Bridge, MakeBridge, StartUpstream, Upstream
 
 

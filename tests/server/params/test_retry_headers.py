@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from tests.conftest import MakeClient, cli_records, scenario
-from tests.server.param_helpers import MODELS, sdk_for
+from tests.server.params.param_helpers import MODELS, sdk_for
 
 
 async def test_auth_failure_runs_the_cli_once_under_default_sdk_retries(client: TestClient, record_dir: Path) -> None:

@@ -26,7 +26,7 @@ from server.pipeline.prepare import Target
 from server.pipeline.tool_protocol import DialectToolProtocol
 from server.protocol.errors import InvalidModelOutput, InvalidRequest
 from server.settings import Settings
-from tests.server.scripted_backend import ScriptedBackend
+from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 TOOLS = (
     {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},

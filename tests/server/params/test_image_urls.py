@@ -22,8 +22,8 @@ from server.images.settings import ImageSettings
 from server.protocol.errors import InvalidRequest
 from tests.conftest import MakeClient, cli_records
 from tests.openapi.hooks import checked_httpx_client
-from tests.server.media_helpers import BLUE, RED, data_url, image_part, seen_by, sha
-from tests.server.scripted_backend import ScriptedBackend
+from tests.server.params.media_helpers import BLUE, RED, data_url, image_part, seen_by, sha
+from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 
 @pytest.fixture

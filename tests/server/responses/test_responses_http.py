@@ -13,7 +13,7 @@ from tests.conftest import MakeClient, cli_records, scenario
 from tests.executors.test_contract import pid_alive
 from tests.openapi.hooks import checked_session
 from tests.server.dialect_replies import REPLIES
-from tests.server.responses_helpers import WEATHER, kinds, output_text, read_events
+from tests.server.responses.responses_helpers import WEATHER, kinds, output_text, read_events
 from tests.server.test_lifecycle import wait_for
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]

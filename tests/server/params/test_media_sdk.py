@@ -15,8 +15,8 @@ from openai import AsyncOpenAI
 
 from tests.conftest import cli_records
 from tests.executors.backend_helpers import FAKE_GITHUB_TOKEN
-from tests.server.media_helpers import BLUE, RED, THINKING, data_url, image_part, seen_by, sha
-from tests.server.param_helpers import MODELS
+from tests.server.params.media_helpers import BLUE, RED, THINKING, data_url, image_part, seen_by, sha
+from tests.server.params.param_helpers import MODELS
 from tests.server.test_long_lived_http import warm
 
 # What each CLI is told for reasoning_effort="low" (executors/claude/launcher.py EFFORTS).

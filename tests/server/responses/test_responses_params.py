@@ -12,8 +12,8 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from tests.conftest import cli_records, scenario
-from tests.server.param_helpers import sdk_for
-from tests.server.responses_helpers import WEATHER, kinds, read_events
+from tests.server.params.param_helpers import sdk_for
+from tests.server.responses.responses_helpers import WEATHER, kinds, read_events
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 ADA = '{"name": "Ada", "age": 36}'

@@ -16,7 +16,7 @@ from server.protocol.responses_tools import ToolNames
 from server.render.responses import ResponsesFormat, ResponseShell, fold_response, response_events
 from server.render.responses_output import OutputItems
 from tests.openapi.validator import check_http, describe
-from tests.server.scripted_backend import ScriptedBackend
+from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 USAGE = Usage(10, 4, cached_tokens=2)
 

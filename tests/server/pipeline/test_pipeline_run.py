@@ -23,7 +23,7 @@ from server.facts import RequestFacts
 from server.pipeline.events import Completed, ReasoningOut
 from server.pipeline.run import run_backend
 from server.pipeline.tool_protocol import DialectToolProtocol
-from tests.server.scripted_backend import ScriptedBackend
+from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 TOOLS = ({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},)
 

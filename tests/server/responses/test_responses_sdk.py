@@ -11,7 +11,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from tests.conftest import cli_records
-from tests.server.responses_helpers import WEATHER
+from tests.server.responses.responses_helpers import WEATHER
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 CALL_REPLIES = {

@@ -18,7 +18,7 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from tests.conftest import MakeClient, cli_records, scenario
-from tests.server.param_helpers import CLOCK, MODELS, WEATHER, answer_of, sdk_for
+from tests.server.params.param_helpers import CLOCK, MODELS, WEATHER, answer_of, sdk_for
 
 PERSON_SCHEMA = {
     "type": "json_schema",

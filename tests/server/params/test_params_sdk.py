@@ -12,7 +12,7 @@ from openai import AsyncOpenAI
 
 from tests.conftest import cli_records, scenario
 from tests.executors.backend_helpers import pid_alive
-from tests.server.param_helpers import MODELS, answer_of, wait_for
+from tests.server.params.param_helpers import MODELS, answer_of, wait_for
 
 REFUSED = [
     ({"n": 2}, "n", "unsupported_value"),
