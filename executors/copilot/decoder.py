@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from executors.cli.running import wanted_line
-from executors.copilot.reasoning import REASONING_EVENTS, ReasoningStream
-from executors.errors import CliAuthFailed, CliFailed, CliModelRejected
-from executors.events import BackendEvent, TextDelta, UsageReport
+from executors.copilot.assistant_events import AssistantEvents
+from executors.copilot.reasoning import REASONING_EVENTS
+from executors.errors import CliAuthFailed, CliFailed
+from executors.events import BackendEvent, UsageReport
 
 BACKEND = "copilot"
 # Copilot's own texts when it has no usable credentials (cli-interface.md 1.1.5): not worth a retry.
@@ -30,12 +31,8 @@ class CopilotDecoder:
 
     def __init__(self, usage_file: Path) -> None:
         self._usage_file = usage_file
-        self._streamed: set[str] = set()
-        self._last_message: str | None = None
-        self._error: Mapping[str, Any] | None = None
-        self._call_failure: Mapping[str, Any] | None = None
+        self._assistant = AssistantEvents()
         self._result: Mapping[str, Any] | None = None
-        self._reasoning = ReasoningStream()
         self.session_id: str | None = None
 
     def wants(self, line: bytes) -> bool:
@@ -47,59 +44,35 @@ class CopilotDecoder:
         kind = event.get("type")
         raw = event.get("data")
         data: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
-        if kind == "assistant.message_delta":
-            return self._text(str(data.get("messageId", "")), data.get("deltaContent"))
-        if kind in REASONING_EVENTS:
-            return self._reasoning.feed(kind, data)
-        if kind == "assistant.message":
-            message_id = str(data.get("messageId", ""))
-            if message_id not in self._streamed:  # a message that arrived whole, not streamed
-                return self._text(message_id, data.get("content"))
-        elif kind == "session.error":
-            self._error = data
-        elif kind == "model.call_failure":
-            self._call_failure = data
-        elif kind == "result":
+        if kind == "result":
             self._result = event
             self.session_id = event.get("sessionId") or self.session_id
-        return []
-
-    def _text(self, message_id: str, text: object) -> list[BackendEvent]:
-        if not isinstance(text, str) or not text:
             return []
-        events: list[BackendEvent] = []
-        if self._last_message is not None and message_id != self._last_message:
-            events.append(TextDelta("\n\n"))  # separate the agent's successive messages
-        self._last_message = message_id
-        self._streamed.add(message_id)
-        events.append(TextDelta(text))
-        return events
+        return self._assistant.feed(kind, data)
 
     def result(self) -> list[BackendEvent] | None:
         """The usage once the `result` line reported success (copilot writes the usage file before it)."""
-        if self._result is None or self._error is not None or self._result.get("exitCode") != 0:
+        if self._result is None or self._assistant.error is not None or self._result.get("exitCode") != 0:
             return None
         return [self._usage()]
 
     def finish(self, exit_code: int, stderr: str, stray_stdout: str) -> list[BackendEvent]:
         """Raise the run's error, or return its usage."""
         result_code = self._result.get("exitCode") if self._result else None
-        if self._error is not None or exit_code != 0 or (isinstance(result_code, int) and result_code != 0):
+        if self._assistant.error is not None or exit_code != 0 or (isinstance(result_code, int) and result_code != 0):
             raise self._failure(exit_code, stderr, stray_stdout)
         return [self._usage()]
 
     def _failure(self, exit_code: int, stderr: str, stray_stdout: str) -> CliFailed:
-        status = None
-        if self._error is not None:
-            message = str(self._error.get("message") or "")
-            status = self._error.get("statusCode")
+        error = self._assistant.error
+        if error is not None:
+            message = str(error.get("message") or "")
         else:
             message = _FOOTER.sub("", stderr).strip() or stray_stdout.strip()
-        if self._call_failure is not None:
-            status = status or self._call_failure.get("statusCode")
         message = message or f"copilot exited with status {exit_code}"
-        if status == 404 or (self._call_failure or {}).get("errorCode") == "model_not_found":
-            return CliModelRejected(BACKEND, message, exit_code=exit_code)
+        rejected = self._assistant.rejected_model(message, exit_code)
+        if rejected is not None:
+            return rejected
         if message.lstrip().startswith(_AUTH_FAILURES):
             return CliAuthFailed(BACKEND, message, exit_code=exit_code)
         return CliFailed(BACKEND, message, exit_code=exit_code)
