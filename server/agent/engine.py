@@ -7,6 +7,7 @@ tool, or when a turn asks for more tools than the step limit leaves (`max_steps`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -76,14 +77,5 @@ def _done(answer: str, reason: str, steps: Sequence[Step], usages: Sequence[Usag
 
 def total_usage(usages: Sequence[Usage]) -> Usage:
     """Every turn's usage added up (estimated when any turn's was)."""
-    costs = [u.cost_usd for u in usages if u.cost_usd is not None]
-    premium = [u.premium_requests for u in usages if u.premium_requests is not None]
-    return Usage(
-        prompt_tokens=sum(u.prompt_tokens for u in usages),
-        completion_tokens=sum(u.completion_tokens for u in usages),
-        cached_tokens=sum(u.cached_tokens for u in usages),
-        cost_usd=sum(costs) if costs else None,
-        premium_requests=sum(premium) if premium else None,
-        estimated=any(u.estimated for u in usages),
-    )
+    return functools.reduce(Usage.plus, usages, Usage(0, 0))
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,12 +11,9 @@ import pytest
 
 from executors import (
     BackendEvent,
-    BackendHealth,
     BackendRequest,
-    Capabilities,
     CliFailed,
     Message,
-    ModelEntry,
     TextDelta,
     ToolCallDelta,
     UsageReport,
@@ -30,45 +26,14 @@ from server.agent.time_tool import TimeNow
 from server.agent.toolbox import Toolbox
 from server.facts import RequestFacts
 from server.pipeline.tool_protocol import DialectToolProtocol
+from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 NOON = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-@dataclass
-class TurnBackend:
-    """A real backend whose n-th request gets the n-th script (the last one repeats); it records requests."""
-
-    turns: Sequence[Sequence[BackendEvent | Exception]]
-    name: str = "turns"
-    capabilities: Capabilities = field(default_factory=Capabilities)
-    requests: list[BackendRequest] = field(default_factory=list)
-    closed: int = 0
-
-    async def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
-        script = self.turns[min(len(self.requests), len(self.turns) - 1)]
-        self.requests.append(request)
-        try:
-            for item in script:
-                if isinstance(item, Exception):
-                    raise item
-                yield item
-        finally:
-            self.closed += 1
-
-    async def list_models(self) -> list[ModelEntry]:
-        return [ModelEntry("m", "tests")]
-
-    async def health(self) -> BackendHealth:
-        return BackendHealth(available=True)
-
-    def stats(self) -> dict[str, int]:
-        return {"requests_active": len(self.requests) - self.closed}
-
-    async def start(self) -> None:
-        return None
-
-    async def aclose(self) -> None:
-        return None
+def TurnBackend(turns: Sequence[Sequence[BackendEvent | Exception]]) -> ScriptedBackend:
+    """A backend that answers its N-th request with `turns[N]` (the last one repeats)."""
+    return ScriptedBackend(turns[0], later=turns[1:])
 
 
 def build(messages: Sequence[Message], tools: Sequence[Mapping[str, Any]]) -> BackendRequest:
@@ -80,7 +45,7 @@ def native_call(index: int, call_id: str, arguments: dict[str, Any]) -> list[Bac
     return [ToolCallDelta(index, text[:5], id=call_id, name="time_now"), ToolCallDelta(index, text[5:])]
 
 
-async def run(backend: TurnBackend, *, react: bool = False, max_steps: int = 5) -> list[Any]:
+async def run(backend: ScriptedBackend, *, react: bool = False, max_steps: int = 5) -> list[Any]:
     box = Toolbox([TimeNow(lambda: NOON)])
     dialogue = ReasonAct(build, box.specs) if react else FunctionCalling(build, box.function_tools())
     agent = AgentRun(backend, dialogue, box, max_steps)  # type: ignore[arg-type]
