@@ -20,6 +20,7 @@ log = structlog.get_logger(__name__)
 # One stdout line carries one JSON event; a long answer chunk can be megabytes.
 LINE_LIMIT = 64 * 1024 * 1024
 STDERR_KEEP = 64 * 1024
+PIPES_EOF_S = 1.0  # after the group was killed, its pipes end at once
 
 
 class CliProcess:
@@ -136,9 +137,24 @@ class CliProcess:
             log.info("cli_stopped", backend=self.backend, pid=self.pid, returncode=self._proc.returncode)
         # Grandchildren share the group and may outlive the CLI itself.
         self._signal_group(signal.SIGKILL)
-        self._stderr_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._stderr_task
+        await self._read_to_eof(PIPES_EOF_S)
+
+    async def _read_to_eof(self, timeout_s: float) -> None:
+        # Reading both pipes to their end is what closes asyncio's transports; left unread (the
+        # answer ends at the result line), they would close only if the loop ran on long enough.
+        try:
+            async with asyncio.timeout(timeout_s):  # a process outside the group may hold a pipe
+                while await self._stdout.read(65536):
+                    pass
+                await asyncio.shield(self._stderr_task)
+        except (TimeoutError, ValueError, ConnectionError):
+            pass
+        except RuntimeError:  # a reader of its own (a protocol client) still reads stdout: it ends it
+            pass
+        finally:
+            self._stderr_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._stderr_task
 
     def _signal_group(self, sig: signal.Signals) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):

@@ -158,8 +158,11 @@ async def test_agent_tools_can_be_enabled_by_the_operator(
             make_backend(kind, cli_env, temp_base, config={**VARIANTS[variant][1], **tools})
         variant = "copilot-auto"  # auto runs such requests one-shot
         backend = make_backend(kind, variant_env("copilot-headless", cli_env), temp_base, config=tools)
-        assert (await backend.health()).detail["mode"].startswith("oneshot (ENABLE_CLI_TOOLS=true")
-        await collect(backend, request_for(kind, "hi"))
+        try:
+            assert (await backend.health()).detail["mode"].startswith("oneshot (ENABLE_CLI_TOOLS=true")
+            await collect(backend, request_for(kind, "hi"))
+        finally:
+            await backend.aclose()  # the run settles in the background; closing waits for it
     else:
         async with running_backend(variant, cli_env, temp_base, config=tools) as backend:
             await collect(backend, request_for(kind, "hi"))
