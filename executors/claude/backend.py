@@ -8,7 +8,7 @@ processes keep dying while they wait; `oneshot` always starts cold (the first ve
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, Literal
@@ -64,10 +64,15 @@ class ClaudeBackend:
         """reasoning_effort and images; Anthropic-style XML tool calls."""
         return self._cold.capabilities
 
-    async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+    def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
         """One request on a pooled process (system prompt by `initialize`), or a cold start."""
-        pooled = self._pool.take(request.model) if self._pool is not None else None
-        if pooled is None or self._pool is None:
+        if self._pool is None:
+            return self._cold.stream(request)  # as it is: one generator less on every event's way
+        return self._stream(self._pool, request)
+
+    async def _stream(self, pool: ClaudePool, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+        pooled = pool.take(request.model)  # when the stream is first read, not when it is made
+        if pooled is None:
             async with aclosing(self._cold.stream(request)) as events:
                 async for event in events:
                     yield event
@@ -81,7 +86,7 @@ class ClaudeBackend:
                 async for event in events:
                     yield event
         finally:
-            await self._pool.done(pooled)
+            await pool.done(pooled)
 
     async def list_models(self) -> list[ModelEntry]:
         """The operator's list, else the known aliases and ids."""

@@ -7,7 +7,7 @@ or the operator enabled the CLI's agent tools; `headless` and `oneshot` force on
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
 from pathlib import Path
 from typing import Any, Literal
@@ -78,12 +78,15 @@ class CopilotBackend:
         """reasoning_effort (a flag, or the session's) and images (attachments); no sampling parameters."""
         return self._oneshot.capabilities
 
-    async def stream(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+    def stream(self, request: BackendRequest) -> AsyncIterator[BackendEvent]:
         """One request: a session on the headless server, or a one-shot run."""
-        runner = self._runner
-        if runner is None or (self._mode == "auto" and not runner.usable()):
-            if runner is not None:
-                yield RunInfo(fallbacks=("copilot_oneshot",))
+        if self._runner is None:
+            return self._oneshot.stream(request)  # as it is: one generator less on every event's way
+        return self._stream(self._runner, request)
+
+    async def _stream(self, runner: HeadlessRunner, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+        if self._mode == "auto" and not runner.usable():
+            yield RunInfo(fallbacks=("copilot_oneshot",))
             async with aclosing(self._oneshot.stream(request)) as events:
                 async for event in events:
                     yield event

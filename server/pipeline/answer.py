@@ -67,6 +67,8 @@ def answer(
             events = apply_stop(events, stops, lambda chars: estimated_usage(job, chars))
         return gate(events, rule) if rule is not None else events
 
+    if rule is None and not stops:  # one run, whose own end notes its usage: no stage in between
+        return Answer(plan.ignored, run_backend(target.backend, request, facts, convert_tool_calls=convert))
     events = with_repair(attempt, request, rule, facts) if rule is not None else attempt(request)
     return Answer(plan.ignored, _noting_usage(events, facts))
 
