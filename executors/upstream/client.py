@@ -39,7 +39,8 @@ class UpstreamClient:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=connect),
                 headers=self._headers,
-                connector=aiohttp.TCPConnector(limit=0),  # the bridge's own limits apply upstream
+                # limit=0: the bridge's own limits apply upstream
+                connector=aiohttp.TCPConnector(limit=0, ssl=self._settings.ssl_context()),
             )
 
     async def close(self) -> None:
@@ -124,6 +125,11 @@ class UpstreamClient:
             async with asyncio.timeout(timeout_s):
                 response = await self._session.request(method, self.url(path), data=data, headers=headers,
                                                        allow_redirects=False)
+        except aiohttp.ClientConnectorCertificateError as exc:
+            prefix = self._settings.prefix
+            raise UpstreamUnavailable(self._name, (
+                f"the upstream at {where} presented a certificate that is not trusted ({exc.certificate_error}); "
+                f"set {prefix}CA_FILE to the CA that signed it, or {prefix}TLS_VERIFY=false")) from None
         except aiohttp.ClientConnectorError as exc:
             reason = (exc.os_error.strerror or str(exc.os_error)) if exc.os_error else str(exc)
             raise UpstreamUnavailable(self._name, f"cannot connect to the upstream at {where}: {reason}") from None

@@ -2,7 +2,7 @@
 
 One upstream is the common case and keeps the names people already use (`BACKEND_URL`, or
 `BACKEND_HOST` / `BACKEND_PORT` / `BACKEND_PROTOCOL`, `BACKEND_PRESET`, `BACKEND_API_KEY`,
-`BACKEND_NAME`). Several are listed by name in `UPSTREAMS=local,gpu`, each with the same
+`BACKEND_NAME`, and for HTTPS `BACKEND_CA_FILE` / `BACKEND_TLS_VERIFY`). Several are listed by name in `UPSTREAMS=local,gpu`, each with the same
 settings under its own prefix (`UPSTREAM_GPU_URL`, `UPSTREAM_GPU_API_KEY`, …): one variable per
 value, so a key can come from a secret store on its own and every error names one variable.
 """
@@ -10,19 +10,20 @@ value, so a key can come from a secret store on its own and every error names on
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from executors.envconfig import ConfigError, parse_choice, parse_int, parse_list
+from executors.envconfig import ConfigError, parse_bool, parse_choice, parse_int, parse_list
 from executors.protocol import Backend, BackendConfig, BackendContext
 from executors.upstream.presets import GENERIC, SERVER_PARAMS, Preset, presets
 
 DEFAULT_NAME = "upstream"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ADDRESS_KEYS = ("URL", "HOST", "PORT", "PROTOCOL", "PRESET")
-_OTHER_KEYS = ("NAME", "API_KEY", "MAX_TOKENS", "TIMEOUT")
+_OTHER_KEYS = ("NAME", "API_KEY", "MAX_TOKENS", "TIMEOUT", "CA_FILE", "TLS_VERIFY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +39,17 @@ class UpstreamSettings:
     max_tokens_field: str = "max_tokens"
     params: frozenset[str] = SERVER_PARAMS  # the OpenAI parameters sent on as they are
     enabled_by_default: bool = True
+    ca_file: str | None = None  # PEM of the CA(s) that signed an https server's certificate
+    tls_verify: bool = True  # False: accept any certificate (a self-signed server on a trusted network)
+    prefix: str = "BACKEND_"  # where its settings come from, for messages that name one
+
+    def ssl_context(self) -> ssl.SSLContext | bool:
+        """What the connection pool checks certificates with: the system's CAs, the CA file, or nothing."""
+        if not self.tls_verify:
+            return False
+        if self.ca_file is None:
+            return True
+        return ssl.create_default_context(cafile=self.ca_file)
 
     def build(self, context: BackendContext) -> Backend:
         """The backend that talks to this server."""
@@ -86,7 +98,22 @@ def _read_one(env: Mapping[str, str], prefix: str, name: str) -> UpstreamSetting
         timeout_s=timeout_ms / 1000 if timeout_ms else None,
         max_tokens_field=preset.max_tokens_field,
         params=preset.params,
+        ca_file=_ca_file(env, prefix + "CA_FILE"),
+        tls_verify=parse_bool(env, prefix + "TLS_VERIFY", True),
+        prefix=prefix,
     )
+
+
+def _ca_file(env: Mapping[str, str], key: str) -> str | None:
+    """A readable PEM file of CA certificates (loaded once here, so a bad one stops the start)."""
+    path = _get(env, key)
+    if path is None:
+        return None
+    try:
+        ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        raise ConfigError(key, f"cannot load CA certificates from {path!r}: {exc}") from None
+    return path
 
 
 def _base_url(env: Mapping[str, str], prefix: str, preset: Preset) -> str:

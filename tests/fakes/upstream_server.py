@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import ssl
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from typing import Any
@@ -224,15 +225,16 @@ async def embeddings_route(request: web.Request) -> web.Response:
 
 @contextlib.asynccontextmanager
 async def running_upstream_server(personality: Personality = "vllm", host: str = "127.0.0.1",
-                                  port: int = 0, **switches: Any) -> AsyncIterator[str]:
-    """Serve a fake upstream on host:port (0 = free) and yield its base URL, ending in `/v1`."""
+                                  port: int = 0, ssl_context: ssl.SSLContext | None = None,
+                                  **switches: Any) -> AsyncIterator[str]:
+    """Serve a fake upstream on host:port (0 = free; HTTPS with `ssl_context`) and yield its base URL, ending in `/v1`."""
     runner = web.AppRunner(create_app(personality, **switches), access_log=None,
                            handler_cancellation=True, shutdown_timeout=2)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, ssl_context=ssl_context)
     await site.start()
     try:
-        yield f"http://{host}:{runner.addresses[0][1]}/v1"
+        yield f"{'https' if ssl_context else 'http'}://{host}:{runner.addresses[0][1]}/v1"
     finally:
         await runner.cleanup()
 
