@@ -119,6 +119,8 @@ class UpstreamBackend:
     async def health(self) -> BackendHealth:
         """Reachable (its model list answers), and whether it accepts our key."""
         detail: dict[str, Any] = {"url": self._settings.base_url, "preset": self._settings.preset}
+        if self._settings.proxy_address:
+            detail["proxy"] = self._settings.proxy_address
         try:
             count = len(model_entries(await self._client.get_json("models"), self.name))
         except UpstreamRejected as exc:

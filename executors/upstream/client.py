@@ -31,6 +31,15 @@ class UpstreamClient:
         self._settings = settings
         self._session: aiohttp.ClientSession | None = None
         self._headers = {"Authorization": f"Bearer {settings.api_key}"} if settings.api_key else {}
+        self._proxy = settings.proxy_address
+        self._proxy_headers: dict[str, str] | None = None
+        if authorization := settings.proxy_authorization():
+            # An http:// request goes to the proxy as it is, so its credentials ride on it; an
+            # https:// one is tunnelled, so they go on the CONNECT only, never to the server.
+            if settings.base_url.startswith("https://"):
+                self._proxy_headers = {"Proxy-Authorization": authorization}
+            else:
+                self._headers["Proxy-Authorization"] = authorization
 
     async def open(self) -> None:
         """Start the connection pool (once, with the app)."""
@@ -116,6 +125,12 @@ class UpstreamClient:
     def _name(self) -> str:
         return self._settings.name
 
+    def _proxy_refused(self, status: int) -> str:
+        if status == 407:
+            return (f"the proxy at {self._proxy} wants credentials (407); put them in "
+                    f"{self._settings.prefix}PROXY as http://user:password@host:port")
+        return f"the proxy at {self._proxy} refused the connection with HTTP {status}"
+
     async def _request(self, method: str, path: str, data: bytes | None, timeout_s: float | None) -> aiohttp.ClientResponse:
         if self._session is None:
             raise RuntimeError(f"upstream {self._name!r} used before start()")
@@ -124,15 +139,19 @@ class UpstreamClient:
         try:
             async with asyncio.timeout(timeout_s):
                 response = await self._session.request(method, self.url(path), data=data, headers=headers,
-                                                       allow_redirects=False)
+                                                       allow_redirects=False, proxy=self._proxy,
+                                                       proxy_headers=self._proxy_headers)
+        except aiohttp.ClientProxyConnectionError as exc:
+            raise UpstreamUnavailable(self._name, f"cannot connect to the proxy at {self._proxy}: {_reason(exc)}") from None
+        except aiohttp.ClientHttpProxyError as exc:  # an https upstream's CONNECT refused
+            raise UpstreamUnavailable(self._name, self._proxy_refused(exc.status)) from None
         except aiohttp.ClientConnectorCertificateError as exc:
             prefix = self._settings.prefix
             raise UpstreamUnavailable(self._name, (
                 f"the upstream at {where} presented a certificate that is not trusted ({exc.certificate_error}); "
                 f"set {prefix}CA_FILE to the CA that signed it, or {prefix}TLS_VERIFY=false")) from None
         except aiohttp.ClientConnectorError as exc:
-            reason = (exc.os_error.strerror or str(exc.os_error)) if exc.os_error else str(exc)
-            raise UpstreamUnavailable(self._name, f"cannot connect to the upstream at {where}: {reason}") from None
+            raise UpstreamUnavailable(self._name, f"cannot connect to the upstream at {where}: {_reason(exc)}") from None
         except (TimeoutError, aiohttp.ServerTimeoutError):
             limit = f"{timeout_s:g} s" if timeout_s else "the connect timeout"
             raise UpstreamTimeout(self._name, f"the upstream at {where} did not answer within {limit}") from None
@@ -140,6 +159,9 @@ class UpstreamClient:
             raise UpstreamBadResponse(self._name, f"the upstream at {where} failed: {exc!r}") from None
         if 200 <= response.status < 300:
             return response
+        if response.status == 407 and self._proxy is not None:  # the proxy's answer, not the upstream's
+            response.release()
+            raise UpstreamUnavailable(self._name, self._proxy_refused(407))
         try:
             raw = await response.read()
         except aiohttp.ClientError:
@@ -149,3 +171,7 @@ class UpstreamClient:
         if response.status < 400:
             raise UpstreamBadResponse(self._name, f"the upstream answered HTTP {response.status} for {path}; is the base URL {where} right?")
         raise UpstreamRejected(self._name, response.status, read_error_body(raw, response.status))
+
+
+def _reason(exc: aiohttp.ClientConnectorError) -> str:
+    return (exc.os_error.strerror or str(exc.os_error)) if exc.os_error else str(exc)

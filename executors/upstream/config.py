@@ -2,19 +2,20 @@
 
 One upstream is the common case and keeps the names people already use (`BACKEND_URL`, or
 `BACKEND_HOST` / `BACKEND_PORT` / `BACKEND_PROTOCOL`, `BACKEND_PRESET`, `BACKEND_API_KEY`,
-`BACKEND_NAME`, and for HTTPS `BACKEND_CA_FILE` / `BACKEND_TLS_VERIFY`). Several are listed by name in `UPSTREAMS=local,gpu`, each with the same
+`BACKEND_NAME`, for HTTPS `BACKEND_CA_FILE` / `BACKEND_TLS_VERIFY`, `BACKEND_PROXY`). Several are listed by name in `UPSTREAMS=local,gpu`, each with the same
 settings under its own prefix (`UPSTREAM_GPU_URL`, `UPSTREAM_GPU_API_KEY`, …): one variable per
 value, so a key can come from a secret store on its own and every error names one variable.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from executors.envconfig import ConfigError, parse_bool, parse_choice, parse_int, parse_list
 from executors.protocol import Backend, BackendConfig, BackendContext
@@ -23,7 +24,7 @@ from executors.upstream.presets import GENERIC, SERVER_PARAMS, Preset, presets
 DEFAULT_NAME = "upstream"
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _ADDRESS_KEYS = ("URL", "HOST", "PORT", "PROTOCOL", "PRESET")
-_OTHER_KEYS = ("NAME", "API_KEY", "MAX_TOKENS", "TIMEOUT", "CA_FILE", "TLS_VERIFY")
+_OTHER_KEYS = ("NAME", "API_KEY", "MAX_TOKENS", "TIMEOUT", "CA_FILE", "TLS_VERIFY", "PROXY")
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,23 @@ class UpstreamSettings:
     ca_file: str | None = None  # PEM of the CA(s) that signed an https server's certificate
     tls_verify: bool = True  # False: accept any certificate (a self-signed server on a trusted network)
     prefix: str = "BACKEND_"  # where its settings come from, for messages that name one
+    proxy: str | None = field(default=None, repr=False)  # http://[user:password@]host:port
+
+    @property
+    def proxy_address(self) -> str | None:
+        """The proxy without its credentials (for /health and messages)."""
+        if self.proxy is None:
+            return None
+        parts = urlsplit(self.proxy)
+        return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+    def proxy_authorization(self) -> str | None:
+        """The Proxy-Authorization value for credentials in the proxy URL (Basic), or None."""
+        parts = urlsplit(self.proxy or "")
+        if not parts.username:
+            return None
+        pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}".encode()
+        return "Basic " + base64.b64encode(pair).decode("ascii")
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """What the connection pool checks certificates with: the system's CAs, the CA file, or nothing."""
@@ -101,7 +119,23 @@ def _read_one(env: Mapping[str, str], prefix: str, name: str) -> UpstreamSetting
         ca_file=_ca_file(env, prefix + "CA_FILE"),
         tls_verify=parse_bool(env, prefix + "TLS_VERIFY", True),
         prefix=prefix,
+        proxy=_proxy(env, prefix + "PROXY"),
     )
+
+
+def _proxy(env: Mapping[str, str], key: str) -> str | None:
+    """An HTTP proxy's URL: http://host:port, credentials allowed (sent as Basic auth)."""
+    url = _get(env, key)
+    if url is None:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as exc:
+        raise ConfigError(key, f"not a valid URL ({exc})") from None
+    if parts.scheme != "http" or not parts.hostname or parts.path not in ("", "/") or parts.query:
+        raise ConfigError(key, "expected an HTTP proxy's address such as http://proxy.example:3128")
+    return url
 
 
 def _ca_file(env: Mapping[str, str], key: str) -> str | None:
