@@ -2,7 +2,8 @@
 
 Each turn is one backend run through the pipeline (`run_backend`); a dialogue decides how the
 tools are offered and how calls and results are written back. The loop ends when a turn calls no
-tool, or when a turn asks for more tools than the step limit leaves (`max_steps`).
+tool, or after the step limit (`max_steps`): calls beyond it are not run, the model reads that
+they were not and why, and its next turn is the answer, whether or not it still calls tools.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ async def run_agent(run: AgentRun, conversation: Sequence[Message], facts: Reque
     messages = list(conversation)
     steps: list[Step] = []
     usages: list[Usage] = []
+    limited = False
     while True:
         reader = run.dialogue.reader()
         async with aclosing(run_backend(run.backend, run.dialogue.request(messages), facts)) as events:
@@ -50,15 +52,16 @@ async def run_agent(run: AgentRun, conversation: Sequence[Message], facts: Reque
                 if text:
                     yield AnswerText(text)
         turn = reader.finish()
-        if not turn.calls:
-            yield _done(turn.answer, "stop", steps, usages, facts)
+        if not turn.calls or limited:
+            yield _done(turn.answer, "max_steps" if limited else "stop", steps, usages, facts)
             return
         runs: list[ToolRun] = []
-        for call in turn.calls:
+        for position, call in enumerate(turn.calls):
             if len(steps) >= run.max_steps:
-                log.info("agent_step_limit", max_steps=run.max_steps, tool_not_run=call.name)
-                yield _done(turn.answer, "max_steps", steps, usages, facts)
-                return
+                log.info("agent_step_limit", max_steps=run.max_steps, tools_not_run=[c.name for c in turn.calls[position:]])
+                limited = True
+                runs += [_not_run(c.name, c.arguments, run.max_steps) for c in turn.calls[position:]]
+                break
             number = len(steps) + 1
             yield ToolCalled(number, call.name, call.arguments, turn.thought)
             tool_run = await run.toolbox.run(call.name, call.arguments, facts)
@@ -67,6 +70,12 @@ async def run_agent(run: AgentRun, conversation: Sequence[Message], facts: Reque
             runs.append(tool_run)
             yield StepDone(step)
         messages += run.dialogue.follow_up(turn, runs)
+
+
+def _not_run(tool: str, arguments: str, max_steps: int) -> ToolRun:
+    """What the model reads for a call beyond the step limit: it was not run, and it should answer now."""
+    reason = f"not run: the limit of {max_steps} tool runs for this request was reached; answer now with what you have"
+    return ToolRun(tool, arguments, {"error": reason}, "refused", 0.0)
 
 
 def _done(answer: str, reason: str, steps: Sequence[Step], usages: Sequence[Usage], facts: RequestFacts) -> AgentDone:

@@ -108,7 +108,11 @@ async def test_the_step_limit_ends_a_model_that_never_stops_calling(
     body = await response.json()
     assert response.status == 200
     assert (body["finish_reason"], body["answer"], len(body["steps"])) == ("max_steps", "", 3)
-    assert len(cli_records(record_dir)) == 4  # three turns whose calls ran, one whose call did not
+    assert len(cli_records(record_dir)) == 5  # three turns whose calls ran, one whose call did not, the last word
+    # A model that answers once told the limit was reached: that answer, still marked max_steps.
+    answers = turns(endpoint, model, [("time_now", {"timezone": "UTC"})] * 4, "It is late; that is all I know.")
+    told = await (await client.post(endpoint, json={"message": scripted(tmp_path, "Loop.", answers), "model": model})).json()
+    assert (told["finish_reason"], told["answer"], len(told["steps"])) == ("max_steps", "It is late; that is all I know.", 3)
     lowered = await client.post(endpoint, json={"message": scripted(tmp_path, "Loop.", forever), "model": model, "max_steps": 1})
     assert [len((await lowered.json())["steps"]), (await lowered.json())["finish_reason"]] == [1, "max_steps"]
     too_many = await client.post(endpoint, json={"message": "Loop.", "model": model, "max_steps": 4})

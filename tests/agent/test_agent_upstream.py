@@ -175,15 +175,17 @@ async def test_the_step_limit_ends_a_model_that_never_stops_calling(
     body = await response.json()
     assert response.status == 200
     assert (body["finish_reason"], body["answer"], len(body["steps"])) == ("max_steps", "", 3)
-    assert len(await agent.turns()) == 4  # three turns whose calls ran, one whose call did not
+    # Three turns whose calls ran, one whose call did not, and the last word after being told so.
+    sent = await agent.turns()
+    assert len(sent) == 5 and "not run: the limit of 3 tool runs for this request" in json.dumps(sent[-1]["messages"])
     await agent.upstream.clear()
     lowered = await agent.ask(endpoint, message=scripted(tmp_path, "Loop.", forever), max_steps=1)
     lowered_body = await lowered.json()
     assert [len(lowered_body["steps"]), lowered_body["finish_reason"]] == [1, "max_steps"]
-    assert len(await agent.turns()) == 2
+    assert len(await agent.turns()) == 3
     too_many = await agent.ask(endpoint, message="Loop.", max_steps=4)
     assert too_many.status == 400 and (await too_many.json())["error"]["param"] == "max_steps"
-    assert len(await agent.turns()) == 2  # refused before the model was asked
+    assert len(await agent.turns()) == 3  # refused before the model was asked
 
 
 @pytest.mark.parametrize("personality", ["vllm", "llama_cpp_python"])

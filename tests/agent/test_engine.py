@@ -77,9 +77,13 @@ async def test_parallel_calls_all_run_within_the_limit_and_the_rest_stop_the_loo
     two = [*native_call(0, "c1", {"timezone": "UTC"}), *native_call(1, "c2", {"timezone": "Asia/Tokyo"})]
     events = await run(TurnBackend([two, [TextDelta("Done.")]]))
     assert [s.run.result["timezone"] for s in events[-1].steps] == ["UTC", "Asia/Tokyo"]
-    limited = await run(TurnBackend([two, [TextDelta("Done.")]]), max_steps=1)
+    backend = TurnBackend([two, [TextDelta("Done.")]])
+    limited = await run(backend, max_steps=1)
     done = limited[-1]
-    assert (done.finish_reason, len(done.steps), done.answer) == ("max_steps", 1, "")
+    assert (done.finish_reason, len(done.steps), done.answer) == ("max_steps", 1, "Done.")
+    ran, not_run = backend.requests[1].messages[-2:]  # both calls answered, the second with why it did not run
+    assert json.loads(ran.text)["timezone"] == "UTC"
+    assert (not_run.tool_call_id, json.loads(not_run.text)["error"].split(":")[0]) == ("c2", "not run")
 
 
 async def test_a_backend_failure_mid_loop_propagates_and_closes_the_turn() -> None:
