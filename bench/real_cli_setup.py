@@ -12,12 +12,13 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+
+from bench.measure import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -33,12 +34,6 @@ def real_cli(name: str) -> str:
 def copilot_cache(tmp: Path) -> Path:
     """Where Copilot unpacks itself on its first run (235 MB): REAL_CLI_CACHE_DIR to keep one."""
     return Path(os.environ["REAL_CLI_CACHE_DIR"]) if os.environ.get("REAL_CLI_CACHE_DIR") else tmp / "cache"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cli_env(model_url: str, home: Path, cache: Path) -> dict[str, str]:
