@@ -19,8 +19,10 @@ from typing import Any
 import aiohttp
 
 from bench.measure import free_port
+from tests.processes import processes_with
 
 ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["processes_with"]  # the benches import it from here with the rest of the set-up
 
 
 def real_cli(name: str) -> str:
@@ -123,20 +125,6 @@ async def first_content(session: aiohttp.ClientSession, url: str, model: str, pr
     return first, "".join(pieces)
 
 
-def processes_with(marker: str) -> list[int]:
-    """Live pids whose environment holds `marker`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 def session_dirs(home: Path) -> list[str]:

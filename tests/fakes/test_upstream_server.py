@@ -16,15 +16,7 @@ from openai import AsyncOpenAI
 
 from tests.fakes.upstream_server import running_upstream_server
 from tests.fakes.upstream_shapes import PERSONALITIES, Personality
-
-WEATHER = [{"type": "function", "function": {
-    "name": "get_weather", "description": "Weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
-CALL = '[[fake:tool_call=get_weather {"city": "Paris"}]]'
-MODEL_OF: dict[Personality, str] = {"lmstudio": "qwen2.5-7b-instruct", "ollama": "llama3.2:latest",
-                                    "vllm": "Qwen/Qwen2.5-7B-Instruct",
-                                    "llamacpp": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-                                    "llama_cpp_python": "qwen2.5-coder-0.5b"}
+from tests.upstream.conftest import CALL, MODEL_OF, WEATHER
 
 
 def user(text: str | None) -> list[dict[str, Any]]:

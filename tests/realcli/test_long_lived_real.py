@@ -21,9 +21,9 @@ from aiohttp.test_utils import TestClient
 from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT
 from tests.conftest import MakeClient
 from tests.openapi.hooks import checked_session
+from tests.processes import processes_with
 from tests.realcli.conftest import real_cli
 from tests.realcli.test_real_clis import (  # noqa: F401
-    processes_with,
     real_sdk,
     test_real_cli_image_reaches_the_model,
     test_real_cli_model_rejected_is_404,

@@ -14,6 +14,7 @@ from openai.lib.streaming.chat import ChatCompletionStreamState
 
 from tests.conftest import MakeClient
 from tests.openapi.hooks import checked_httpx_client, checked_session
+from tests.processes import processes_with
 from tests.realcli.conftest import real_cli
 from tests.server.dialect_replies import REPLIES, WEATHER_TOOL
 from tests.server.params.media_helpers import BLUE, RED, THINKING, data_url
@@ -124,19 +125,6 @@ async def test_real_copilot_leaves_no_session_behind(real_sdk: AsyncOpenAI, real
         assert db.execute("SELECT count(*) FROM search_index WHERE content LIKE '%secret prompt%'").fetchone()[0] == 0
 
 
-def processes_with(marker: str) -> list[int]:
-    """Pids whose environment holds `marker` (a per-test unique key): the CLI and its children."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                environ = (entry / "environ").read_bytes()
-                state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-            except OSError:
-                continue
-            if marker.encode() in environ and state != "Z":
-                found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -14,17 +14,14 @@ from openai import AsyncOpenAI
 
 from tests.conftest import MakeClient
 from tests.fakes.upstream_server import running_upstream_server
-from tests.fakes.upstream_shapes import Personality
+from tests.fakes.upstream_shapes import PERSONALITIES, Personality, profile_for
 from tests.openapi.hooks import checked_httpx_client
 
 WEATHER = [{"type": "function", "function": {
     "name": "get_weather", "description": "Weather for a city",
     "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]
 CALL = '[[fake:tool_call=get_weather {"city": "Paris"}]]'
-MODEL_OF: dict[Personality, str] = {"lmstudio": "qwen2.5-7b-instruct", "ollama": "llama3.2:latest",
-                                    "vllm": "Qwen/Qwen2.5-7B-Instruct",
-                                    "llamacpp": "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
-                                    "llama_cpp_python": "qwen2.5-coder-0.5b"}
+MODEL_OF: dict[Personality, str] = {p: profile_for(p).models[0] for p in PERSONALITIES}  # each one's first model
 
 
 def user(text: str) -> list[dict[str, Any]]:
