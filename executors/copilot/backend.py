@@ -66,7 +66,8 @@ class CopilotBackend:
         self._forced_oneshot = oneshot_reason(cli, cli.env) if mode == "auto" else None
         self._runner: HeadlessRunner | None = None
         if mode != "oneshot" and self._forced_oneshot is None:
-            self._runner = HeadlessRunner(cli, context.slots, context.temp_base, options, provider_from_env(cli.env))
+            self._runner = HeadlessRunner(cli, context.slots, context.temp_base, options, provider_from_env(cli.env),
+                                          context.background)
 
     @property
     def name(self) -> str:

@@ -2,14 +2,44 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
+
+import structlog
 
 from executors.copilot.rpc import ConnectionLost, ProtocolViolation
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
+_USUAL_HEADER = b"Content-Length: "
+_USUAL_HEADER_MAX = len(_USUAL_HEADER) + 24  # digits and the blank line; anything else is parsed line by line
+# Session events of the types a connection ignores are told by their first bytes and never
+# decoded (the CLI writes compact JSON in this key order, and the session id is a UUID of ours);
+# any other layout is decoded as usual.
+_SESSION_EVENT = b'{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"'
+_EVENT_TYPE = b'","event":{"type":"'
+_EVENT_TYPE_AT = len(_SESSION_EVENT) + 36
+
+log = structlog.get_logger(__name__)
+
+
+def decode_message(body: bytes, label: str, ignored: frozenset[bytes] = frozenset()) -> dict[str, Any] | None:
+    """A frame's JSON object; None for a session event of an `ignored` type, or for a frame that is not
+    a JSON object (logged)."""
+    if ignored and body.startswith(_EVENT_TYPE, _EVENT_TYPE_AT) and body.startswith(_SESSION_EVENT):
+        start = _EVENT_TYPE_AT + len(_EVENT_TYPE)
+        if body[start:body.find(b'"', start)] in ignored:
+            return None
+    try:
+        message = json.loads(body.decode())  # str: skips loads' encoding sniffing
+    except ValueError:
+        # The framing is intact, so the stream stays usable; the frame itself is lost.
+        log.warning("jsonrpc_bad_json", label=label, size=len(body))
+        return None
+    if not isinstance(message, dict):
+        log.warning("jsonrpc_bad_message", label=label, kind=type(message).__name__)
+        return None
+    return message
 
 
 def encode_frame(message: dict[str, Any]) -> bytes:
@@ -18,35 +48,77 @@ def encode_frame(message: dict[str, Any]) -> bytes:
     return b"Content-Length: %d\r\n\r\n" % len(body) + body
 
 
-async def read_frame(
-    reader: asyncio.StreamReader, label: str, max_header: int = MAX_HEADER_BYTES, max_body: int = MAX_BODY_BYTES
-) -> bytes:
-    """The next frame's body; raises ConnectionLost at EOF and ProtocolViolation on a bad frame."""
-    length: int | None = None
-    header_bytes = 0
-    while True:
-        try:
-            line = await reader.readline()
-        except ValueError as exc:  # a line over the stream's own limit
-            raise ProtocolViolation(label, "a frame header line is too long") from exc
-        if not line:
-            raise ConnectionLost(label, f"the {label} server closed stdout")
-        header_bytes += len(line)
-        if header_bytes > max_header:
-            too_long = f"a frame header is over {max_header} bytes"
-            raise ProtocolViolation(label, too_long)
+class FrameBuffer:
+    """Cuts the bytes read from a stream into frame bodies, however the reads split them.
+
+    Reading in large chunks and cutting frames here costs one await per read, not three per
+    frame (two header lines and the body): a busy server sends many frames per read.
+    """
+
+    def __init__(self, label: str, max_header: int = MAX_HEADER_BYTES, max_body: int = MAX_BODY_BYTES) -> None:
+        self._label = label
+        self._max_header = max_header
+        self._max_body = max_body
+        self._buf = bytearray()
+        self._length: int | None = None  # the current frame's body length, once its header is read
+        self._header_bytes = 0
+        self._content_length: int | None = None
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The bodies of the frames `data` completes (in order); raises ProtocolViolation on a bad frame."""
+        buf = self._buf
+        buf += data
+        bodies: list[bytes] = []
+        pos = 0
+        while True:
+            if self._length is None:
+                if not self._header_bytes and buf.startswith(_USUAL_HEADER, pos):  # the one header the CLI sends
+                    end = buf.find(b"\r\n\r\n", pos + len(_USUAL_HEADER), pos + _USUAL_HEADER_MAX)
+                    if end > 0 and (digits := buf[pos + len(_USUAL_HEADER):end]).isdigit():
+                        self._length = self._checked(int(digits))
+                        pos = end + 4
+                        continue
+                end = buf.find(b"\n", pos)
+                if end < 0:
+                    if self._header_bytes + len(buf) - pos > self._max_header:
+                        raise ProtocolViolation(self._label, f"a frame header is over {self._max_header} bytes")
+                    break
+                self._header_line(bytes(buf[pos:end + 1]))
+                pos = end + 1
+                continue
+            if len(buf) - pos < self._length:
+                break
+            bodies.append(bytes(buf[pos:pos + self._length]))
+            pos += self._length
+            self._length = None
+            self._header_bytes = 0
+            self._content_length = None
+        del buf[:pos]
+        return bodies
+
+    def eof(self) -> ConnectionLost:
+        """The error for the end of the stream: a clean close, or one in the middle of a frame."""
+        if self._buf or self._length is not None or self._header_bytes:
+            return ConnectionLost(self._label, f"the {self._label} server stopped mid-frame")
+        return ConnectionLost(self._label, f"the {self._label} server closed stdout")
+
+    def _checked(self, length: int) -> int:
+        if length < 0 or length > self._max_body:
+            raise ProtocolViolation(self._label, f"a frame of {length} bytes is over {self._max_body}")
+        return length
+
+    def _header_line(self, line: bytes) -> None:
+        self._header_bytes += len(line)
+        if self._header_bytes > self._max_header:
+            raise ProtocolViolation(self._label, f"a frame header is over {self._max_header} bytes")
         if line in (b"\r\n", b"\n"):
-            if length is None:
-                raise ProtocolViolation(label, "a frame has no Content-Length header")
-            break
+            if self._content_length is None:
+                raise ProtocolViolation(self._label, "a frame has no Content-Length header")
+            self._length = self._checked(self._content_length)
+            return
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             try:
-                length = int(value.strip())
+                self._content_length = int(value.strip())
             except ValueError as exc:
-                bad = f"bad Content-Length {value.strip()!r}"
-                raise ProtocolViolation(label, bad) from exc
-    if length < 0 or length > max_body:
-        too_big = f"a frame of {length} bytes is over {max_body}"
-        raise ProtocolViolation(label, too_big)
-    return await reader.readexactly(length)
+                raise ProtocolViolation(self._label, f"bad Content-Length {value.strip()!r}") from exc

@@ -14,16 +14,19 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncGenerator, Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import structlog
 
+from executors.background import Background
 from executors.cli.config import CliConfig
 from executors.cli.process import CliProcess
 from executors.cli.procstat import group_rss_bytes
 from executors.cli.transcript import DEFAULT_SYSTEM_PROMPT, render_transcript
-from executors.copilot.jsonrpc import ConnectionLost, JsonRpcConnection, JsonRpcError, process_exit
+from executors.copilot.jsonrpc import JsonRpcConnection
+from executors.copilot.rpc import ConnectionLost, JsonRpcError
 from executors.copilot.session_events import SessionDecoder
 from executors.copilot.session_params import create_params, send_params, server_argv
 from executors.copilot.state import forget_session
@@ -35,6 +38,8 @@ log = structlog.get_logger(__name__)
 BACKEND = "copilot"
 PROTOCOL_VERSION = 3  # what this client speaks (copilot 1.0.102; the SDK pins the same)
 CALL_TIMEOUT_S = 30.0  # create/send/delete answer within milliseconds when the server is well
+# Sent before every answer delta; neither SessionDecoder nor the warm-up reads them.
+UNREAD_EVENTS = frozenset({"assistant.streaming_delta"})
 ABORT_TIMEOUT_S = 3.0  # a turn ends within milliseconds of session.abort (measured 8 ms)
 WARM_UP_TIMEOUT_S = 10.0
 # Events a session may have waiting while its client reads slowly: two per token of a long
@@ -54,7 +59,7 @@ class HeadlessServer:
     """A started, connected headless server: its process group, connection and counters."""
 
     def __init__(self, process: CliProcess, conn: JsonRpcConnection, *, config: CliConfig, cwd: Path,
-                 home: Path, provider: Mapping[str, Any] | None, version: str) -> None:
+                 home: Path, provider: Mapping[str, Any] | None, version: str, files: Background) -> None:
         self.process = process
         self.conn = conn
         self.version = version
@@ -63,11 +68,12 @@ class HeadlessServer:
         self.served = 0  # sessions created so far
         self.retiring: str | None = None  # why it takes no new sessions (recycled, broken)
         self.rss_bytes: int | None = None
-        self.exited: asyncio.Task[int] = asyncio.create_task(process_exit(process.raw))
+        self.exited: asyncio.Future[int] = process.exited  # shared: add callbacks, never await it unshielded
         self._config = config
         self._cwd = cwd  # the server's own empty working dir (the temp base)
         self._home = home  # COPILOT_HOME, where session state lives
         self._provider = provider
+        self._files = files  # session-state removal rides with the server's other batched file work
         self._closing = False
         self._cleanups: set[asyncio.Task[None]] = set()
         self.on_retire: Callable[[HeadlessServer], None] | None = None  # the runner replaces it
@@ -75,14 +81,15 @@ class HeadlessServer:
 
     @classmethod
     async def start(cls, config: CliConfig, *, cwd: Path, home: Path, provider: Mapping[str, Any] | None,
-                    background: bool, timeout_s: float) -> HeadlessServer:
+                    background: bool, timeout_s: float, files: Background) -> HeadlessServer:
         """Spawn the server, connect, and check that it speaks our protocol version."""
         exe = config.executable()
         if exe is None:
             raise CliNotFound(BACKEND, f"the copilot CLI was not found ({config.path!r}); install @github/copilot or set COPILOT_CLI_PATH")
         env = config.child_env(COPILOT_AUTO_UPDATE="false")
         process = await CliProcess.spawn(BACKEND, server_argv(exe, env), cwd=cwd, env=env, background=background)
-        conn = JsonRpcConnection.for_process(process.raw, label=BACKEND, max_pending=MAX_PENDING_EVENTS)
+        conn = JsonRpcConnection.for_cli(process, label=BACKEND, max_pending=MAX_PENDING_EVENTS,
+                                        ignored_events=UNREAD_EVENTS)
         try:
             hello = await conn.request("connect", {}, timeout=timeout_s)
         except (JsonRpcError, TimeoutError) as exc:
@@ -96,7 +103,8 @@ class HeadlessServer:
             await process.close(config.grace_s)
             raise HeadlessUnavailable(f"the copilot headless server speaks protocol {version!r}, not {PROTOCOL_VERSION}", unsupported=True)
         log.info("copilot_headless_started", pid=process.pid, version=hello.get("version"))
-        return cls(process, conn, config=config, cwd=cwd, home=home, provider=provider, version=str(hello.get("version")))
+        return cls(process, conn, config=config, cwd=cwd, home=home, provider=provider, version=str(hello.get("version")),
+                   files=files)
 
     @property
     def closing(self) -> bool:
@@ -125,8 +133,8 @@ class HeadlessServer:
                 await self._call("session.options.update", {"sessionId": session_id, "skipCustomInstructions": True})
                 await self._call("session.send", send_params(session_id, rendered))
                 async for note in notes:
-                    if note.event is not None:
-                        for event in decoder.feed(note.event):
+                    if (payload := note.event) is not None:
+                        for event in decoder.feed(payload):
                             yield event
                     if decoder.done:
                         break
@@ -158,7 +166,7 @@ class HeadlessServer:
             with contextlib.suppress(JsonRpcError, TimeoutError):
                 await self.conn.request("session.delete", {"sessionId": session_id}, timeout=CALL_TIMEOUT_S)
         # Also when the server died or failed to delete: its dir, lock file and store rows go.
-        await asyncio.to_thread(forget_session, self._home, session_id)
+        self._files.run_blocking(partial(forget_session, self._home, session_id))
 
     async def failure(self, exc: ConnectionLost) -> CliFailed:
         """The error a request gets when the server went away under it: exit status and stderr."""
@@ -222,13 +230,8 @@ class HeadlessServer:
             await asyncio.wait(set(self._cleanups), timeout=self._config.grace_s + 1)
         await self.conn.close()
         await asyncio.gather(*self._cleanups, return_exceptions=True)
-        for _ in range(int(self._config.grace_s / 0.05) + 1):
-            if self.process.returncode is not None:
-                break
-            await asyncio.sleep(0.05)
+        await self.process.wait_exit(self._config.grace_s)  # stdin closed: it exits by itself
         await self.process.close(self._config.grace_s)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(self.exited, 2)
         log.info("copilot_headless_stopped", pid=self.process.pid, served=self.served)
 
     def describe(self) -> dict[str, Any]:

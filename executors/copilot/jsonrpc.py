@@ -7,15 +7,8 @@ When stdout closes, a frame is malformed, or the watched process exits, every pe
 every subscriber fails with `ConnectionLost`, and so does every later call.
 
 Typical use (the sessionId is chosen by the client, so subscribe before `session.create`):
-
-    conn = JsonRpcConnection.for_process(proc, label="copilot")
-    await conn.request("connect", {})
-    with conn.subscribe(session_id) as events:
-        await conn.request("session.create", {"sessionId": session_id, ...})
-        await conn.request("session.send", {"sessionId": session_id, "prompt": "hi"})
-        async for note in events:
-            ...
-    await conn.close()
+`conn = JsonRpcConnection.for_cli(process)`, then `with conn.subscribe(session_id) as events:`
+`await conn.request("session.create", {...})`, `session.send`, and `async for note in events`.
 """
 
 from __future__ import annotations
@@ -23,68 +16,65 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 from collections.abc import Awaitable, Callable, Coroutine
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import structlog
 
-from executors.copilot.framing import MAX_BODY_BYTES, MAX_HEADER_BYTES, encode_frame, read_frame
+from executors.copilot.framing import (
+    MAX_BODY_BYTES,
+    MAX_HEADER_BYTES,
+    FrameBuffer,
+    decode_message,
+    encode_frame,
+)
 from executors.copilot.rpc import (
     ConnectionLost,
-    JsonRpcError,
     Notification,
-    ProtocolViolation,
+    Outbox,
     RpcCallError,
+    StreamOutbox,
     Subscription,
-    SubscriptionOverflow,
     process_exit,
     reject_server_requests,
 )
 
-__all__ = [
-    "ConnectionLost",
-    "JsonRpcConnection",
-    "JsonRpcError",
-    "Notification",
-    "ProtocolViolation",
-    "RpcCallError",
-    "Subscription",
-    "SubscriptionOverflow",
-    "process_exit",
-    "reject_server_requests",
-]
+if TYPE_CHECKING:
+    from executors.cli.process import CliProcess
 
 log = structlog.get_logger(__name__)
 
 MAX_PENDING_NOTIFICATIONS = 10_000
 # After the process exits, stdout may still hold its last frames; read them before failing.
 EXIT_DRAIN_S = 0.5
-
+READ_SIZE = 256 * 1024
 ServerRequestHandler = Callable[[str, Any], Awaitable[Any]]
 
 
 class JsonRpcConnection:
-    """One JSON-RPC peer on a reader (child stdout) and writer (child stdin); all I/O is async."""
+    """One JSON-RPC peer: frames out through an `Outbox`, frames in through `feed` as they are read.
+
+    The reads come from the process's pipe callback (`for_cli`), so each is cut into frames and
+    routed right there: no reader task wakes up per read.
+    """
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        outbox: Outbox,
         *,
         label: str = "copilot",
         handler: ServerRequestHandler = reject_server_requests,
         max_header_bytes: int = MAX_HEADER_BYTES,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_pending: int = MAX_PENDING_NOTIFICATIONS,
+        ignored_events: frozenset[str] = frozenset(),
     ) -> None:
         self.label = label
-        self._reader = reader
-        self._writer = writer
+        self._ignored = frozenset(kind.encode() for kind in ignored_events)  # dropped undecoded
+        self._outbox = outbox
         self._handler = handler
-        self._max_header = max_header_bytes
-        self._max_body = max_body_bytes
+        self._frames = FrameBuffer(label, max_header_bytes, max_body_bytes)
         self._max_pending = max_pending
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
@@ -92,25 +82,56 @@ class JsonRpcConnection:
         self._tasks: set[asyncio.Task[None]] = set()
         self._write_lock = asyncio.Lock()
         self._error: ConnectionLost | None = None
-        self._reader_task: asyncio.Task[None] | None = None
-
-    def start(self) -> Self:
-        """Start reading (needs a running event loop); calling it again does nothing."""
-        if self._reader_task is None:
-            self._reader_task = self._spawn(self._read_loop())
-        return self
+        self._input_ended = asyncio.Event()  # stdout ended, or the stream broke
 
     @classmethod
-    def for_process(cls, proc: asyncio.subprocess.Process, **options: Any) -> JsonRpcConnection:
-        """A started connection on proc's stdin/stdout that also ends when proc exits.
+    def for_cli(cls, process: CliProcess, **options: Any) -> JsonRpcConnection:
+        """A connection on a CLI process's stdin/stdout that also ends when the process exits.
 
         Watching the exit matters: a grandchild in the same group may keep stdout open.
         """
+        conn = cls(process, **options)
+        process.consume_stdout(conn)
+        conn.watch(asyncio.shield(process.exited))
+        return conn
+
+    @classmethod
+    def for_process(cls, proc: asyncio.subprocess.Process, **options: Any) -> JsonRpcConnection:
+        """The same on an asyncio process's streams (a task reads stdout and feeds the connection)."""
         if proc.stdin is None or proc.stdout is None:
             raise ValueError("the process needs stdin=PIPE and stdout=PIPE")
-        conn = cls(proc.stdout, proc.stdin, **options).start()
+        conn = cls(StreamOutbox(proc.stdin), **options)
+        conn._spawn(conn._pump(proc.stdout))
         conn.watch(process_exit(proc))
         return conn
+
+    # -- what the server sent (OutputConsumer)
+    def feed(self, data: bytes) -> None:
+        """One read of the server's stdout: cut into frames, each answered or routed at once."""
+        if self._error is not None:
+            return
+        try:
+            for body in self._frames.feed(data):
+                self._dispatch(body)
+        except Exception as exc:  # a malformed frame (the stream cannot be trusted after it), or a bug
+            if not isinstance(exc, ConnectionLost):  # which must not leave callers waiting forever
+                log.exception("jsonrpc_reader_failed", label=self.label)
+                exc = ConnectionLost(self.label, f"the {self.label} reader failed: {exc!r}")
+            self._fail(exc)
+            self._input_ended.set()
+
+    def feed_eof(self) -> None:
+        """The server's stdout closed."""
+        self._fail(self._frames.eof())
+        self._input_ended.set()
+
+    async def _pump(self, reader: asyncio.StreamReader) -> None:
+        try:
+            while data := await reader.read(READ_SIZE):
+                self.feed(data)
+        except ConnectionError as exc:
+            self._fail(ConnectionLost(self.label, f"reading from the {self.label} server: {exc}"))
+        self.feed_eof()
 
     @property
     def error(self) -> ConnectionLost | None:
@@ -122,9 +143,9 @@ class JsonRpcConnection:
 
         async def watcher() -> None:
             result = await exited
-            if self._reader_task is not None:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(asyncio.shield(self._reader_task), EXIT_DRAIN_S)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(EXIT_DRAIN_S):
+                    await self._input_ended.wait()
             code = result if isinstance(result, int) else None
             exited_msg = f"the {self.label} server exited ({result})"
             self._fail(ConnectionLost(self.label, exited_msg, exit_code=code))
@@ -139,7 +160,6 @@ class JsonRpcConnection:
         Raises RpcCallError (an error answer), ConnectionLost (now or while waiting) or
         TimeoutError (no answer within `timeout` seconds; the call is forgotten, not cancelled).
         """
-        self.start()
         self._raise_if_lost()
         request_id = next(self._ids)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
@@ -169,7 +189,6 @@ class JsonRpcConnection:
 
     async def notify(self, method: str, params: Any = None) -> None:
         """Send a notification (no answer expected)."""
-        self.start()
         self._raise_if_lost()
         params = {} if params is None else params
         await self._send({"jsonrpc": "2.0", "method": method, "params": params})
@@ -193,13 +212,13 @@ class JsonRpcConnection:
         """Close stdin (the server exits at EOF), stop reading, fail whatever still waits."""
         self._fail(ConnectionLost(self.label, "the connection was closed"))
         with contextlib.suppress(OSError, RuntimeError):
-            self._writer.close()
+            self._outbox.close_stdin()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def __aenter__(self) -> Self:
-        return self.start()
+        return self
 
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -222,8 +241,7 @@ class JsonRpcConnection:
         frame = encode_frame(message)
         async with self._write_lock:
             try:
-                self._writer.write(frame)
-                await self._writer.drain()
+                await self._outbox.write(frame)
             except (ConnectionError, RuntimeError) as exc:  # broken pipe, or a closed transport
                 lost = ConnectionLost(self.label, f"cannot write to the {self.label} server: {exc}")
                 self._fail(lost)
@@ -242,30 +260,9 @@ class JsonRpcConnection:
             sub.fail(error)
         self._subs.clear()
 
-    async def _read_loop(self) -> None:
-        try:
-            while True:
-                body = await read_frame(self._reader, self.label, self._max_header, self._max_body)
-                self._dispatch(body)
-        except ConnectionLost as exc:
-            self._fail(exc)
-        except asyncio.IncompleteReadError:
-            self._fail(ConnectionLost(self.label, f"the {self.label} server stopped mid-frame"))
-        except ConnectionError as exc:
-            self._fail(ConnectionLost(self.label, f"reading from the {self.label} server: {exc}"))
-        except Exception as exc:  # a bug here must not leave callers waiting forever
-            self._fail(ConnectionLost(self.label, f"the {self.label} reader failed: {exc!r}"))
-            raise
-
     def _dispatch(self, body: bytes) -> None:
-        try:
-            message = json.loads(body)
-        except ValueError:
-            # The framing is intact, so the stream stays usable; the frame itself is lost.
-            log.warning("jsonrpc_bad_json", label=self.label, size=len(body))
-            return
-        if not isinstance(message, dict):
-            log.warning("jsonrpc_bad_message", label=self.label, kind=type(message).__name__)
+        message = decode_message(body, self.label, self._ignored)
+        if message is None:
             return
         method = message.get("method")
         if isinstance(method, str):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from executors.errors import CliFailed
 
@@ -80,33 +81,45 @@ class Subscription:
         self._label = label
         self._unsubscribe = unsubscribe
         self._max_pending = max_pending
-        self._queue: asyncio.Queue[Notification | JsonRpcError] = asyncio.Queue()
-        self._failed = False
+        # A deque and one waiter, not an asyncio.Queue: one reader, and a note per answer token.
+        self._notes: deque[Notification] = deque()
+        self._error: JsonRpcError | None = None
+        self._waiter: asyncio.Future[None] | None = None
 
     def push(self, note: Notification) -> None:
         """Queue a notification (called by the connection's reader)."""
-        if self._failed:
+        if self._error is not None:
             return
-        if self._queue.qsize() >= self._max_pending:
+        if len(self._notes) >= self._max_pending:
             # Never block the reader (that would stall every other session): cut this one off.
             behind = f"session {self.session_id} fell {self._max_pending} notifications behind"
             self.fail(SubscriptionOverflow(self._label, behind))
             return
-        self._queue.put_nowait(note)
+        self._notes.append(note)
+        self._wake()
 
     def fail(self, error: JsonRpcError) -> None:
         """End the subscription with `error` after what is already queued."""
-        if not self._failed:
-            self._failed = True
-            self._queue.put_nowait(error)
+        if self._error is None:
+            self._error = error
+            self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
 
     async def get(self) -> Notification:
         """The next notification; notifications already received are delivered before an error."""
-        item = await self._queue.get()
-        if isinstance(item, JsonRpcError):
-            self._queue.put_nowait(item)  # every later get() fails the same way
-            raise item
-        return item
+        while not self._notes:
+            if self._error is not None:
+                raise self._error  # every later get() fails the same way
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._notes.popleft()
 
     def __aiter__(self) -> AsyncIterator[Notification]:
         return self._iterate()
@@ -124,3 +137,29 @@ class Subscription:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Outbox(Protocol):
+    """Where frames to the server go: the child's stdin."""
+
+    async def write(self, data: bytes) -> None:
+        """Write and wait while the pipe is full."""
+
+    def close_stdin(self) -> None:
+        """End of input: the server exits."""
+
+
+class StreamOutbox:
+    """An asyncio StreamWriter as an Outbox."""
+
+    def __init__(self, writer: asyncio.StreamWriter) -> None:
+        self._writer = writer
+
+    async def write(self, data: bytes) -> None:
+        """Write and drain."""
+        self._writer.write(data)
+        await self._writer.drain()
+
+    def close_stdin(self) -> None:
+        """Close the stream."""
+        self._writer.close()

@@ -16,6 +16,7 @@ from typing import Any
 
 import structlog
 
+from executors.background import Background
 from executors.cli.config import CliConfig
 from executors.copilot.headless import HeadlessServer, HeadlessUnavailable
 from executors.copilot.state import copilot_home
@@ -44,8 +45,9 @@ class HeadlessRunner:
     """The current headless server (started on demand or ahead of it) and the ones being retired."""
 
     def __init__(self, config: CliConfig, slots: CliSlots, cwd: Path, options: HeadlessOptions,
-                 provider: Mapping[str, Any] | None) -> None:
+                 provider: Mapping[str, Any] | None, background: Background) -> None:
         self._config = config
+        self._background = background
         self._slots = slots
         self._cwd = cwd
         self._options = options
@@ -130,7 +132,7 @@ class HeadlessRunner:
         try:
             server = await HeadlessServer.start(
                 self._config, cwd=self._cwd, home=self._home, provider=self._provider,
-                background=background, timeout_s=START_TIMEOUT_S)
+                background=background, timeout_s=START_TIMEOUT_S, files=self._background)
         except HeadlessUnavailable as exc:
             self._failed(exc.message, unsupported=exc.unsupported)
             raise

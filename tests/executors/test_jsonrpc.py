@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from executors.copilot.jsonrpc import (
+from executors.copilot.jsonrpc import JsonRpcConnection
+from executors.copilot.rpc import (
     ConnectionLost,
-    JsonRpcConnection,
     Notification,
     ProtocolViolation,
     RpcCallError,

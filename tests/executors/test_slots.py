@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from executors import BackendBusy, CliSlots
-from executors.cli.process import SpawnGate
+from executors.cli.spawn_gate import SpawnGate
 
 
 async def test_a_reservation_needs_a_free_slot_and_nobody_waiting() -> None:

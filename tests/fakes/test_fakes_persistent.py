@@ -24,7 +24,8 @@ import pytest
 from model_server import running_model_server
 from test_fakes import find_real_cli, real_cli_env
 
-from executors.copilot.jsonrpc import ConnectionLost, JsonRpcConnection, RpcCallError
+from executors.copilot.jsonrpc import JsonRpcConnection
+from executors.copilot.rpc import ConnectionLost, RpcCallError
 
 FAKES_BIN = Path(__file__).resolve().parent / "bin"
 HEADLESS_ARGV = ["--headless", "--no-auto-update", "--log-level", "warning", "--stdio",
