@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import structlog
 from executors.cli.process import CliProcess
 from executors.cli.transcript import PromptImage, PromptPart
 from executors.events import BackendEvent
+from executors.json_object import json_object
 
 log = structlog.get_logger(__name__)
 
@@ -118,7 +118,7 @@ class RunningCli:
         while line := await readline():
             if not decoder.wants(line):
                 continue
-            event = _decode_json(line)
+            event = json_object(line)
             if event is None:
                 if len(stray) < STRAY_KEEP:
                     stray += line.rstrip(b"\r\n")[: STRAY_KEEP - len(stray)] + b"\n"
@@ -161,7 +161,6 @@ class CliLauncher(Protocol):
         """Model ids this CLI accepts (its own list, or a built-in fallback)."""
 
 
-_raw_decode = json.JSONDecoder().raw_decode
 _TYPE_FIRST = b'{"type":"'
 
 
@@ -175,15 +174,3 @@ def wanted_line(line: bytes, types: frozenset[bytes]) -> bool:
         return True
     end = line.find(b'"', len(_TYPE_FIRST))
     return end < 0 or line[len(_TYPE_FIRST):end] in types
-
-
-def _decode_json(line: bytes) -> dict[str, Any] | None:
-    # One call per stdout line: skip json.loads' encoding sniffing (the CLIs print UTF-8).
-    try:
-        text = line.decode()
-        value, end = _raw_decode(text, len(text) - len(text.lstrip()))
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    if end != len(text) and not text[end:].isspace():
-        return None
-    return value if isinstance(value, dict) else None

@@ -15,6 +15,9 @@ BACKEND = "copilot"
 class AssistantEvents:
     """One turn's assistant messages (streamed or whole), reasoning, and `session.error`."""
 
+    READS = frozenset({"assistant.message_delta", "assistant.message", "session.error", "model.call_failure",
+                       *REASONING_EVENTS})  # the event types `feed` looks at
+
     def __init__(self) -> None:
         self._streamed: set[str] = set()
         self._last_message: str | None = None

@@ -7,8 +7,10 @@ or the operator enabled the CLI's agent tools; `headless` and `oneshot` force on
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +25,7 @@ from executors.events import BackendEvent, RunInfo
 from executors.owners import guess_owner
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
 from executors.request import BackendRequest
-from tempdirs import RequestTempDir
+from tempdirs import new_request_dir, remove_request_dir
 
 CopilotMode = Literal["auto", "headless", "oneshot"]
 _AUTH_ENV = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "COPILOT_PROVIDER_BASE_URL")
@@ -83,39 +85,47 @@ class CopilotBackend:
         """One request: a session on the headless server, or a one-shot run."""
         if self._runner is None:
             return self._oneshot.stream(request)  # as it is: one generator less on every event's way
-        return self._stream(self._runner, request)
+        if self._mode == "auto" and not self._runner.usable():
+            return self._oneshot_instead(request)
+        return self._headless(self._runner, request)
 
-    async def _stream(self, runner: HeadlessRunner, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
-        if self._mode == "auto" and not runner.usable():
-            yield RunInfo(fallbacks=("copilot_oneshot",))
-            async with aclosing(self._oneshot.stream(request)) as events:
-                async for event in events:
-                    yield event
-            return
-        try:
-            async with aclosing(self._headless(runner, request)) as events:
-                async for event in events:
-                    yield event
-        finally:
-            runner.reserve()  # the request's slot is free again: the idle server counts toward the cap
+    async def _oneshot_instead(self, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
+        yield RunInfo(fallbacks=("copilot_oneshot",))
+        async with aclosing(self._oneshot.stream(request)) as events:
+            async for event in events:
+                yield event
 
     async def _headless(self, runner: HeadlessRunner, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
-        async with self._context.slots.slot(self._name), RequestTempDir(self._context.temp_base) as workdir:
-            yield RunInfo(temp_dir=str(workdir))
-            try:
-                server = await runner.server()
-            except HeadlessUnavailable:
-                if self._mode != "auto":
-                    raise
-                server = None
-            if server is None:
-                yield RunInfo(fallbacks=("copilot_oneshot",))
-                events = self._oneshot.run_in(request, workdir)
-            else:
-                events = runner.answer(server, request, workdir)
-            async with aclosing(events) as running:
-                async for event in running:
-                    yield event
+        background = self._context.background
+        try:
+            async with self._context.slots.slot(self._name):
+                workdir = new_request_dir(self._context.temp_base)
+                answered = False
+                try:
+                    yield RunInfo(temp_dir=str(workdir))
+                    try:
+                        server = await runner.server()
+                    except HeadlessUnavailable:
+                        if self._mode != "auto":
+                            raise
+                        server = None
+                    if server is None:
+                        yield RunInfo(fallbacks=("copilot_oneshot",))
+                        events = self._oneshot.run_in(request, workdir)
+                    else:
+                        events = server.answer(request, workdir)
+                    with runner.session(server):
+                        async with aclosing(events) as running:
+                            async for event in running:
+                                yield event
+                    answered = True
+                finally:
+                    if answered:  # batched with other file work, off the answer's path
+                        background.run_blocking(partial(remove_request_dir, workdir))
+                    else:  # gone before the error travels on, like a failed one-shot run's files
+                        await asyncio.shield(asyncio.to_thread(remove_request_dir, workdir))
+        finally:
+            runner.reserve()  # the request's slot is free again: the idle server counts toward the cap
 
     async def list_models(self) -> list[ModelEntry]:
         """The CLI's model ids (or the operator's list)."""

@@ -8,14 +8,15 @@ from typing import Any
 import structlog
 
 from executors.copilot.rpc import ConnectionLost, ProtocolViolation
+from executors.json_object import json_object
 
 MAX_HEADER_BYTES = 8 * 1024
 MAX_BODY_BYTES = 64 * 1024 * 1024
 _USUAL_HEADER = b"Content-Length: "
 _USUAL_HEADER_MAX = len(_USUAL_HEADER) + 24  # digits and the blank line; anything else is parsed line by line
-# Session events of the types a connection ignores are told by their first bytes and never
-# decoded (the CLI writes compact JSON in this key order, and the session id is a UUID of ours);
-# any other layout is decoded as usual.
+# Session events of types nobody reads are told by their first bytes and never decoded (the
+# CLI writes compact JSON in this key order, and the session id is a UUID of ours); any other
+# layout is decoded as usual.
 _SESSION_EVENT = b'{"jsonrpc":"2.0","method":"session.event","params":{"sessionId":"'
 _EVENT_TYPE = b'","event":{"type":"'
 _EVENT_TYPE_AT = len(_SESSION_EVENT) + 36
@@ -23,22 +24,16 @@ _EVENT_TYPE_AT = len(_SESSION_EVENT) + 36
 log = structlog.get_logger(__name__)
 
 
-def decode_message(body: bytes, label: str, ignored: frozenset[bytes] = frozenset()) -> dict[str, Any] | None:
-    """A frame's JSON object; None for a session event of an `ignored` type, or for a frame that is not
-    a JSON object (logged)."""
-    if ignored and body.startswith(_EVENT_TYPE, _EVENT_TYPE_AT) and body.startswith(_SESSION_EVENT):
+def decode_message(body: bytes, label: str, reads: frozenset[bytes] | None = None) -> dict[str, Any] | None:
+    """A frame's JSON object; None for a session event whose type is not in `reads` (when given), or
+    for a frame that is not a JSON object (logged)."""
+    if reads is not None and body.startswith(_EVENT_TYPE, _EVENT_TYPE_AT) and body.startswith(_SESSION_EVENT):
         start = _EVENT_TYPE_AT + len(_EVENT_TYPE)
-        if body[start:body.find(b'"', start)] in ignored:
+        if body[start:body.find(b'"', start)] not in reads:
             return None
-    try:
-        message = json.loads(body.decode())  # str: skips loads' encoding sniffing
-    except ValueError:
-        # The framing is intact, so the stream stays usable; the frame itself is lost.
-        log.warning("jsonrpc_bad_json", label=label, size=len(body))
-        return None
-    if not isinstance(message, dict):
-        log.warning("jsonrpc_bad_message", label=label, kind=type(message).__name__)
-        return None
+    message = json_object(body)
+    if message is None:  # the framing is intact, so the stream stays usable; the frame itself is lost
+        log.warning("jsonrpc_bad_frame", label=label, size=len(body))
     return message
 
 

@@ -38,8 +38,10 @@ log = structlog.get_logger(__name__)
 BACKEND = "copilot"
 PROTOCOL_VERSION = 3  # what this client speaks (copilot 1.0.102; the SDK pins the same)
 CALL_TIMEOUT_S = 30.0  # create/send/delete answer within milliseconds when the server is well
-# Sent before every answer delta; neither SessionDecoder nor the warm-up reads them.
-UNREAD_EVENTS = frozenset({"assistant.streaming_delta"})
+WARM_UP_READS = frozenset({"assistant.turn_start", "session.error", "session.idle"})
+# A turn brings some 30 session events besides one or two per answer delta; the rest are
+# dropped by the connection undecoded.
+READ_EVENTS = SessionDecoder.READS | WARM_UP_READS
 ABORT_TIMEOUT_S = 3.0  # a turn ends within milliseconds of session.abort (measured 8 ms)
 WARM_UP_TIMEOUT_S = 10.0
 # Events a session may have waiting while its client reads slowly: two per token of a long
@@ -89,7 +91,7 @@ class HeadlessServer:
         env = config.child_env(COPILOT_AUTO_UPDATE="false")
         process = await CliProcess.spawn(BACKEND, server_argv(exe, env), cwd=cwd, env=env, background=background)
         conn = JsonRpcConnection.for_cli(process, label=BACKEND, max_pending=MAX_PENDING_EVENTS,
-                                        ignored_events=UNREAD_EVENTS)
+                                        read_events=READ_EVENTS)
         try:
             hello = await conn.request("connect", {}, timeout=timeout_s)
         except (JsonRpcError, TimeoutError) as exc:
@@ -200,7 +202,7 @@ class HeadlessServer:
                 async with asyncio.timeout(WARM_UP_TIMEOUT_S):
                     async for note in notes:
                         kind = (note.event or {}).get("type")
-                        if kind in ("assistant.turn_start", "session.error", "session.idle"):
+                        if kind in WARM_UP_READS:
                             break
             await self._end_session(session_id, aborted=True)
         except (JsonRpcError, TimeoutError) as exc:

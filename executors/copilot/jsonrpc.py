@@ -68,10 +68,11 @@ class JsonRpcConnection:
         max_header_bytes: int = MAX_HEADER_BYTES,
         max_body_bytes: int = MAX_BODY_BYTES,
         max_pending: int = MAX_PENDING_NOTIFICATIONS,
-        ignored_events: frozenset[str] = frozenset(),
+        read_events: frozenset[str] | None = None,
     ) -> None:
         self.label = label
-        self._ignored = frozenset(kind.encode() for kind in ignored_events)  # dropped undecoded
+        # Session events of other types are dropped undecoded (None: every one is read).
+        self._reads = None if read_events is None else frozenset(kind.encode() for kind in read_events)
         self._outbox = outbox
         self._handler = handler
         self._frames = FrameBuffer(label, max_header_bytes, max_body_bytes)
@@ -261,7 +262,7 @@ class JsonRpcConnection:
         self._subs.clear()
 
     def _dispatch(self, body: bytes) -> None:
-        message = decode_message(body, self.label, self._ignored)
+        message = decode_message(body, self.label, self._reads)
         if message is None:
             return
         method = message.get("method")

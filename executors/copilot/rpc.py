@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
@@ -121,12 +121,10 @@ class Subscription:
                 self._waiter = None
         return self._notes.popleft()
 
-    def __aiter__(self) -> AsyncIterator[Notification]:
-        return self._iterate()
+    def __aiter__(self) -> Self:
+        return self
 
-    async def _iterate(self) -> AsyncIterator[Notification]:
-        while True:
-            yield await self.get()
+    __anext__ = get  # endless: it ends with the connection's error, never StopAsyncIteration
 
     def close(self) -> None:
         """Stop routing this session's notifications here."""

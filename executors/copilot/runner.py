@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncGenerator, Coroutine, Mapping
+from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,6 @@ from executors.background import Background
 from executors.cli.config import CliConfig
 from executors.copilot.headless import HeadlessServer, HeadlessUnavailable
 from executors.copilot.state import copilot_home
-from executors.events import BackendEvent
-from executors.request import BackendRequest
 from executors.slots import CliSlots
 
 log = structlog.get_logger(__name__)
@@ -84,14 +82,16 @@ class HeadlessRunner:
             return current
         return await asyncio.shield(self._start_task(background=False))
 
-    async def answer(self, server: HeadlessServer, request: BackendRequest, workdir: Path
-                     ) -> AsyncGenerator[BackendEvent, None]:
-        """One request on `server`; afterwards it may be recycled."""
+    @contextlib.contextmanager
+    def session(self, server: HeadlessServer | None) -> Iterator[None]:
+        """Around one request on `server` (None: it went one-shot): a completed one shows the server
+        works; afterwards the server may be recycled."""
+        if server is None:
+            yield
+            return
         try:
-            async with contextlib.aclosing(server.answer(request, workdir)) as events:
-                async for event in events:
-                    yield event
-            self.failures = 0  # a completed session: the server works
+            yield
+            self.failures = 0
         finally:
             self._after_session(server)
 

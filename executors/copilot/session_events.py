@@ -21,6 +21,8 @@ _AUTH_MARKERS = ("No GitHub OAuth token", "Not authenticated", "No authenticatio
 class SessionDecoder:
     """State for one session's turn: messages streamed, usage summed, the error it reported."""
 
+    READS = AssistantEvents.READS | {"assistant.usage", "session.idle"}  # the event types `feed` looks at
+
     def __init__(self) -> None:
         self.done = False  # session.idle arrived: the turn is over
         self._assistant = AssistantEvents()

@@ -1,5 +1,5 @@
 """The read side of a CLI's pipes: lines cut from reads however they split, frames cut the same way,
-undecoded skipping of ignored session events, and one session's subscription queue."""
+undecoded skipping of session events nobody reads, and one session's subscription queue."""
 
 from __future__ import annotations
 
@@ -13,7 +13,13 @@ import pytest
 from executors.cli.pipes import HIGH_WATER
 from executors.cli.process import CliProcess
 from executors.copilot.framing import FrameBuffer, decode_message, encode_frame
-from executors.copilot.rpc import ConnectionLost, Notification, ProtocolViolation, Subscription, SubscriptionOverflow
+from executors.copilot.rpc import (
+    ConnectionLost,
+    Notification,
+    ProtocolViolation,
+    Subscription,
+    SubscriptionOverflow,
+)
 from executors.errors import CliOutputError
 
 SESSION = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -61,16 +67,18 @@ def test_bad_frames_break_the_stream(data: bytes, message: str) -> None:
         FrameBuffer("test", max_body=1000).feed(data)
 
 
-def test_ignored_session_events_are_dropped_before_decoding() -> None:
-    ignored = frozenset({b"assistant.streaming_delta"})
+def test_session_events_nobody_reads_are_dropped_before_decoding() -> None:
+    reads = frozenset({b"assistant.message_delta"})
     body = event_frame("assistant.streaming_delta", {"totalResponseSizeBytes": 5}).split(b"\r\n\r\n", 1)[1]
-    assert decode_message(body, "t", ignored) is None
-    assert decode_message(body, "t") == json.loads(body)  # nothing ignored
+    assert decode_message(body, "t", reads) is None
+    assert decode_message(body, "t") == json.loads(body)  # no filter
     spaced = json.dumps(json.loads(body)).encode()
-    assert decode_message(spaced, "t", ignored) == json.loads(body)  # another layout: decoded as usual
-    sneaky = event_frame("assistant.message_delta", {"deltaContent": '","event":{"type":"assistant.streaming_delta"'})
-    sneaky_body = sneaky.split(b"\r\n\r\n", 1)[1]
-    assert decode_message(sneaky_body, "t", ignored) == json.loads(sneaky_body)  # the type is read where it is
+    assert decode_message(spaced, "t", reads) == json.loads(body)  # another layout: decoded as usual
+    read = event_frame("assistant.message_delta", {"deltaContent": '","event":{"type":"assistant.streaming_delta"'})
+    read_body = read.split(b"\r\n\r\n", 1)[1]
+    assert decode_message(read_body, "t", reads) == json.loads(read_body)  # the type is read where it is
+    answer = b'{"jsonrpc":"2.0","id":7,"result":{"sessionId":"x"}}'
+    assert decode_message(answer, "t", reads) == json.loads(answer)  # answers are always read
 
 
 def test_frames_that_are_not_objects_are_dropped() -> None:
