@@ -70,7 +70,8 @@ real-upstream:
 	$(PYTHON) tests/upstream_real/llm_setup.py
 
 bench: venv-test
-	$(PY) bench/bridge_bench.py
+	$(PY) bench/bridge_bench.py --mode oneshot
+	$(PY) bench/bridge_bench.py --mode headless
 	$(PY) bench/loop_lag_bench.py
 	$(PY) bench/converter_bench.py
 	$(PY) bench/upstream_bench.py
