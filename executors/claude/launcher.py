@@ -8,6 +8,7 @@ its request takes it as well as a cold one (see `effort_requests`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -95,7 +96,8 @@ class ClaudeLauncher:
             BACKEND, self.argv(exe, LaunchSpec(model, workdir)), cwd=workdir, env=self._env(), background=True)
         # Answered once claude has started up (about 0.5 s), so the pool knows it is ready;
         # an `interrupt` while idle does nothing else, and the later `initialize` still counts.
-        await process.write(_line(READY_PING))
+        with contextlib.suppress(BrokenPipeError):  # died at once: the pool sees it never got ready
+            await process.write(_line(READY_PING))
         return RunningCli(process, ClaudeDecoder(), _InitializeChannel(), self.config.grace_s)
 
     def executable(self) -> str:

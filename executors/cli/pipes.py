@@ -136,10 +136,13 @@ class ChildPipes(asyncio.SubprocessProtocol):
 
     # -- stdin
     def write(self, data: bytes) -> asyncio.Future[None] | None:
-        """Queue `data` on stdin; a future to await while the pipe is full (None: go on)."""
+        """Queue `data` on stdin; a future to await while the pipe is full (None: go on).
+
+        Raises BrokenPipeError once stdin is closed (by us, or by the CLI's end).
+        """
         stdin = self._stdin()
         if stdin is None or stdin.is_closing():
-            return None  # the CLI is gone or its stdin was closed; its exit status tells why
+            raise BrokenPipeError("the CLI's stdin is closed")
         stdin.write(data)
         writable = self._writable
         return writable if writable is not None and not writable.done() else None

@@ -84,14 +84,16 @@ class CliProcess:
         """Write the prompt on stdin and close it so the CLI sees end of input."""
         try:
             await self.write(data)
+        except BrokenPipeError:
+            pass  # the CLI died early; its exit status and stderr tell why
         finally:
             self.close_stdin()
 
     async def write(self, data: bytes) -> None:
-        """Write on stdin and keep it open; waits while the pipe is full."""
+        """Write on stdin and keep it open; waits while the pipe is full. BrokenPipeError once it is closed."""
         room = self._pipes.write(data)
         if room is not None:
-            await room
+            await asyncio.shield(room)  # shared by writers: a cancelled one must not cancel it
 
     def close_stdin(self) -> None:
         """End of input (after what is queued)."""

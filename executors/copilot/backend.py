@@ -17,7 +17,7 @@ from typing import Any, Literal
 from executors.cli.auth import find_credentials, home_of
 from executors.cli.backend import CliBackend
 from executors.cli.config import CliConfig
-from executors.copilot.headless import HeadlessUnavailable
+from executors.copilot.headless import HeadlessServer, HeadlessUnavailable
 from executors.copilot.launcher import CopilotLauncher
 from executors.copilot.runner import HeadlessOptions, HeadlessRunner
 from executors.copilot.session_params import ONESHOT_ONLY_ENV, provider_from_env
@@ -103,12 +103,7 @@ class CopilotBackend:
                 answered = False
                 try:
                     yield RunInfo(temp_dir=str(workdir))
-                    try:
-                        server = await runner.server()
-                    except HeadlessUnavailable:
-                        if self._mode != "auto":
-                            raise
-                        server = None
+                    server = await self._server(runner)
                     if server is None:
                         yield RunInfo(fallbacks=("copilot_oneshot",))
                         events = self._oneshot.run_in(request, workdir)
@@ -126,6 +121,15 @@ class CopilotBackend:
                         await asyncio.shield(asyncio.to_thread(remove_request_dir, workdir))
         finally:
             runner.reserve()  # the request's slot is free again: the idle server counts toward the cap
+
+    async def _server(self, runner: HeadlessRunner) -> HeadlessServer | None:
+        """The live headless server; None when it is unavailable and auto mode answers one-shot."""
+        try:
+            return await runner.server()
+        except HeadlessUnavailable:
+            if self._mode != "auto":
+                raise
+            return None
 
     async def list_models(self) -> list[ModelEntry]:
         """The CLI's model ids (or the operator's list)."""

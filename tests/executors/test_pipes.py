@@ -166,3 +166,14 @@ async def test_stderr_is_kept_and_stdin_reaches_the_child(tmp_path: Path) -> Non
         assert process.returncode == 3
     finally:
         await process.close(0.5)
+
+
+async def test_stdin_closed_is_a_broken_pipe_but_a_prompt_to_a_dead_cli_is_not_an_error(tmp_path: Path) -> None:
+    process = await spawn_python(tmp_path, "import sys\nsys.stdin.close()\nsys.exit(5)\n")
+    try:
+        assert await process.wait_exit(10) == 5
+        await process.send(b"a prompt nobody reads")  # the exit status tells what happened
+        with pytest.raises(BrokenPipeError):
+            await process.write(b"more")
+    finally:
+        await process.close(0.5)
