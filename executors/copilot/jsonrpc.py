@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Coroutine
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
@@ -34,10 +34,12 @@ from executors.copilot.rpc import (
     Notification,
     Outbox,
     RpcCallError,
+    ServerRequestHandler,
     StreamOutbox,
     Subscription,
     process_exit,
     reject_server_requests,
+    reply_to_server,
 )
 
 if TYPE_CHECKING:
@@ -49,7 +51,6 @@ MAX_PENDING_NOTIFICATIONS = 10_000
 # After the process exits, stdout may still hold its last frames; read them before failing.
 EXIT_DRAIN_S = 0.5
 READ_SIZE = 256 * 1024
-ServerRequestHandler = Callable[[str, Any], Awaitable[Any]]
 
 
 class JsonRpcConnection:
@@ -287,15 +288,6 @@ class JsonRpcConnection:
 
     async def _answer(self, request_id: Any, method: str, params: Any) -> None:
         log.info("jsonrpc_server_request", label=self.label, method=method)
-        try:
-            result = await self._handler(method, params)
-            reply: dict[str, Any] = {"jsonrpc": "2.0", "id": request_id, "result": result}
-        except RpcCallError as exc:
-            error = {"code": exc.code, "message": exc.message}
-            reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
-        except Exception as exc:  # noqa: BLE001 - a handler bug must still answer the server
-            log.warning("jsonrpc_handler_failed", label=self.label, method=method, error=repr(exc))
-            error = {"code": -32603, "message": "internal error"}
-            reply = {"jsonrpc": "2.0", "id": request_id, "error": error}
+        reply = await reply_to_server(self._handler, request_id, method, params)
         with contextlib.suppress(ConnectionLost):
             await self._send(reply)

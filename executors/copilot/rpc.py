@@ -1,14 +1,18 @@
-"""The JSON-RPC client's vocabulary: its errors, a notification, and one session's subscription."""
+"""The JSON-RPC client's vocabulary: its errors, a notification, one session's subscription, the outbox and replies to server requests."""
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, Self
 
+import structlog
+
 from executors.errors import CliFailed
+
+log = structlog.get_logger(__name__)
 
 
 class JsonRpcError(CliFailed):
@@ -55,9 +59,24 @@ class Notification:
         return None
 
 
+ServerRequestHandler = Callable[[str, Any], Awaitable[Any]]
+
+
 async def reject_server_requests(method: str, params: Any) -> Any:
     """Default answer to any server-to-client request: "method not found", i.e. a refusal."""
     raise RpcCallError("jsonrpc", method, -32601, f"Unhandled method {method}")
+
+
+async def reply_to_server(handler: ServerRequestHandler, request_id: Any, method: str, params: Any) -> dict[str, Any]:
+    """The reply to one server-to-client request: the handler's result, or its error as a JSON-RPC error."""
+    try:
+        return {"jsonrpc": "2.0", "id": request_id, "result": await handler(method, params)}
+    except RpcCallError as exc:
+        error = {"code": exc.code, "message": exc.message}
+    except Exception as exc:  # noqa: BLE001 - a handler bug must still answer the server
+        log.warning("jsonrpc_handler_failed", method=method, error=repr(exc))
+        error = {"code": -32603, "message": "internal error"}
+    return {"jsonrpc": "2.0", "id": request_id, "error": error}
 
 
 async def process_exit(proc: asyncio.subprocess.Process, poll_s: float = 0.1) -> int:
