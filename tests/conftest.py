@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
+import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -111,3 +113,13 @@ def scenario(name: str, **directives: Any) -> str:
     """Prompt directives the fake CLIs obey (see tests/fakes/README.md)."""
     parts = [f"[[fake:scenario={name}]]"] + [f"[[fake:{k}={v}]]" for k, v in directives.items()]
     return " ".join(parts)
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 3.0) -> bool:
+    """Poll until `predicate()` holds or `timeout` seconds passed; its last value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(predicate())

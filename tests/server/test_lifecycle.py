@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import MakeClient, cli_records, scenario
+from tests.conftest import MakeClient, cli_records, scenario, wait_for
 from tests.executors.test_contract import pid_alive
 from tests.openapi.hooks import checked_session
 
@@ -15,14 +15,6 @@ from tests.openapi.hooks import checked_session
 def body(prompt: str, model: str = "copilot/gpt-5.4", stream: bool = True) -> dict[str, Any]:
     return {"model": model, "stream": stream, "messages": [{"role": "user", "content": prompt}]}
 
-
-async def wait_for(predicate: Any, timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
 
 
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,11 +61,17 @@ async def answer_of(sdk: AsyncOpenAI, stream: bool, **kwargs: Any) -> SdkAnswer:
     return SdkAnswer(choice.message.content, choice.finish_reason, calls, chunks)
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    """Poll until `predicate()` holds or `timeout` seconds passed; its last value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        await asyncio.sleep(0.05)
-    return predicate()
+# A structured-output format: what the params and the pipeline tests ask for.
+PERSON_SCHEMA = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "person",
+        "strict": True,
+        "schema": {
+            "type": "object",
+            "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+            "required": ["name", "age"],
+            "additionalProperties": False,
+        },
+    },
+}

@@ -10,9 +10,9 @@ import openai
 import pytest
 from openai import AsyncOpenAI
 
-from tests.conftest import cli_records, scenario
+from tests.conftest import cli_records, scenario, wait_for
 from tests.executors.backend_helpers import pid_alive
-from tests.server.params.param_helpers import MODELS, answer_of, wait_for
+from tests.server.params.param_helpers import MODELS, answer_of
 
 REFUSED = [
     ({"n": 2}, "n", "unsupported_value"),

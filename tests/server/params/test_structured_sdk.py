@@ -18,21 +18,15 @@ from openai import AsyncOpenAI
 from pydantic import BaseModel
 
 from tests.conftest import MakeClient, cli_records, scenario
-from tests.server.params.param_helpers import CLOCK, MODELS, WEATHER, answer_of, sdk_for
+from tests.server.params.param_helpers import (
+    CLOCK,
+    MODELS,
+    PERSON_SCHEMA,
+    WEATHER,
+    answer_of,
+    sdk_for,
+)
 
-PERSON_SCHEMA = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "person",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-            "required": ["name", "age"],
-            "additionalProperties": False,
-        },
-    },
-}
 ADA = '{"name": "Ada", "age": 36}'
 CALL = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
 

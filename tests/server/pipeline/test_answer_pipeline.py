@@ -26,25 +26,13 @@ from server.pipeline.prepare import Target
 from server.pipeline.tool_protocol import DialectToolProtocol
 from server.protocol.errors import InvalidModelOutput, InvalidRequest
 from server.settings import Settings
+from tests.server.params.param_helpers import PERSON_SCHEMA
 from tests.server.pipeline.scripted_backend import ScriptedBackend
 
 TOOLS = (
     {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}},
     {"type": "function", "function": {"name": "get_time", "parameters": {"type": "object"}}},
 )
-PERSON = {
-    "type": "json_schema",
-    "json_schema": {
-        "name": "person",
-        "strict": True,
-        "schema": {
-            "type": "object",
-            "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
-            "required": ["name", "age"],
-            "additionalProperties": False,
-        },
-    },
-}
 
 
 def call(name: str, city: str = "Paris") -> str:
@@ -116,7 +104,7 @@ async def test_json_instruction_joins_the_leading_system_message() -> None:
 
 async def test_json_answer_is_checked_unfenced_and_sent_whole() -> None:
     backend = ScriptedBackend([ReasoningDelta("hm"), TextDelta('```json\n{"name": "Ada", '), TextDelta('"age": 36}\n```')])
-    events = await events_of(plan(backend, {"response_format": PERSON}))
+    events = await events_of(plan(backend, {"response_format": PERSON_SCHEMA}))
     assert [type(e) for e in events] == [ReasoningOut, TextOut, Completed]
     assert json.loads(text(events)) == {"name": "Ada", "age": 36}
     (system,) = [m for m in backend.requests[0].messages if m.role == "system"]
@@ -128,7 +116,7 @@ async def test_invalid_json_gets_one_repair_turn_with_the_error_and_usage_of_bot
     backend = ScriptedBackend(
         [TextDelta('{"name": "Ada"}'), UsageReport(10, 5)], later=[[TextDelta('{"name": "Ada", "age": 36}'), UsageReport(20, 6)]]
     )
-    events = await events_of(plan(backend, {"response_format": PERSON}, facts))
+    events = await events_of(plan(backend, {"response_format": PERSON_SCHEMA}, facts))
     assert json.loads(text(events)) == {"name": "Ada", "age": 36}
     assert len(backend.requests) == 2
     said, ask = backend.requests[1].messages[-2:]

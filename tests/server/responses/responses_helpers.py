@@ -7,6 +7,8 @@ from typing import Any
 
 from aiohttp import ClientResponse
 
+from tests.server.dialect_replies import WEATHER_TOOL
+
 LIFECYCLE = ("response.created", "response.in_progress", "response.completed", "response.incomplete", "response.failed")
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
@@ -68,14 +70,5 @@ def output_text(body: dict[str, Any]) -> str:
     return "".join(p["text"] for i in body["output"] if i["type"] == "message" for p in i["content"] if p["type"] == "output_text")
 
 
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "parameters": {
-        "type": "object",
-        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-        "required": ["city"],
-    },
-    "strict": False,
-}
+# The chat tool in the Responses API's flat shape.
+WEATHER = {"type": "function", **WEATHER_TOOL["function"], "strict": False}

@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.conftest import MakeClient, cli_records, scenario
+from tests.conftest import MakeClient, cli_records, scenario, wait_for
 from tests.executors.test_contract import pid_alive
 from tests.openapi.hooks import checked_session
 from tests.server.dialect_replies import REPLIES
 from tests.server.responses.responses_helpers import WEATHER, kinds, output_text, read_events
-from tests.server.test_lifecycle import wait_for
 
 MODELS = ["copilot/gpt-5.4", "claude/sonnet"]
 
