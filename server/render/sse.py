@@ -113,6 +113,8 @@ class _Writer:
 
     async def flush(self) -> None:
         """Stop the sender and write what is still queued (before the end or an error frame)."""
+        if self._keepalive is not None:  # first, before any await: nothing may follow the last frame
+            self._keepalive.cancel()
         if self._sender is not None:
             self._sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -136,3 +137,15 @@ async def test_a_gone_client_closes_the_source(aiohttp_client: Any) -> None:
         resp.close()
     await asyncio.wait_for(probe.closed.wait(), 3)
     assert probe.yielded >= 1
+
+
+async def test_nothing_follows_the_last_frame_even_with_a_keepalive_due(aiohttp_client: Any) -> None:
+    async def late_end() -> AsyncIterator[OutputEvent]:
+        yield TextOut("hi")
+        time.sleep(0.05)  # noqa: ASYNC251 - held on purpose: a keep-alive is overdue as the last frame is queued
+        yield Completed("stop", Usage(1, 1))
+
+    client = await serve(aiohttp_client, late_end, keepalive_s=0.01)
+    for _ in range(20):  # the keep-alive task's turn comes while the end is being flushed
+        body = await (await client.post("/s")).text()
+        assert body.endswith("data: [DONE]\n\n"), body[-80:]
