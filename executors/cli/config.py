@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from executors.cli.probe import resolve_executable, run_probe
+from executors.cli.probe import cached_executable, run_probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +21,8 @@ class CliConfig:
     models: tuple[str, ...] = ()  # operator override of the discovered list
 
     def executable(self) -> str | None:
-        """Absolute path of the CLI, or None when it is not installed."""
-        return resolve_executable(self.path, self.extra_dirs, self.env)
+        """Absolute path of the CLI, or None when it is not installed (looked up at most every few seconds)."""
+        return cached_executable(self.path, self.extra_dirs, self.env)
 
     def child_env(self, **overrides: str) -> dict[str, str]:
         """The CLI's environment: the server's, plus no-colour and per-backend defaults it may override."""

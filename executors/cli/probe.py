@@ -7,8 +7,14 @@ import contextlib
 import os
 import shutil
 import signal
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+# Every one-shot request spawns its CLI: its path is looked up again only this often (a removed
+# CLI still fails cleanly at spawn, a newly installed one is found within this time).
+RESOLVE_TTL_S = 5.0
+_resolved: dict[tuple[str, tuple[Path, ...], str], tuple[float, str | None]] = {}
 
 
 def resolve_executable(name_or_path: str, extra_dirs: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> str | None:
@@ -19,6 +25,18 @@ def resolve_executable(name_or_path: str, extra_dirs: Sequence[Path] = (), env: 
     search = (env or os.environ).get("PATH", os.defpath).split(os.pathsep)
     search += [str(d) for d in extra_dirs]
     return shutil.which(name_or_path, path=os.pathsep.join(search))
+
+
+def cached_executable(name_or_path: str, extra_dirs: Sequence[Path] = (), env: Mapping[str, str] | None = None) -> str | None:
+    """`resolve_executable`, remembered for RESOLVE_TTL_S per name, extra dirs and PATH."""
+    key = (name_or_path, tuple(extra_dirs), (env or os.environ).get("PATH", os.defpath))
+    now = time.monotonic()
+    hit = _resolved.get(key)
+    if hit is not None and now < hit[0]:
+        return hit[1]
+    path = resolve_executable(name_or_path, extra_dirs, env)
+    _resolved[key] = (now + RESOLVE_TTL_S, path)
+    return path
 
 
 async def run_probe(

@@ -31,7 +31,7 @@ from executors import (
     read_backend_configs,
 )
 from executors.envconfig import ConfigError
-from tests.conftest import cli_records, scenario
+from tests.conftest import FAKE_BIN, cli_records, scenario
 from tests.executors.backend_helpers import (
     VARIANTS,
     TEST_SETTINGS,
@@ -375,3 +375,21 @@ async def test_a_cli_that_never_exits_after_its_answer_is_stopped(
     await backend.aclose()
     assert 1.5 < time.monotonic() - started < 6  # EXIT_AFTER_ANSWER_S (2 s), then SIGTERM
     assert not pid_alive(record["pid"]) and list(temp_base.iterdir()) == []
+
+
+@pytest.mark.parametrize("variant", ["copilot-oneshot", "claude-oneshot"])
+async def test_cli_removed_after_it_was_found_is_a_spawn_error(
+    variant: str, kind: str, cli_env: dict[str, str], temp_base: Path, tmp_path: Path
+) -> None:
+    # The CLI's path is looked up at most every few seconds; a CLI removed meanwhile still fails cleanly.
+    wrapper = tmp_path / "bin" / kind
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\nexec {FAKE_BIN / kind} "$@"\n')
+    wrapper.chmod(0o755)
+    async with running_backend(variant, cli_env, temp_base, config={f"{kind.upper()}_CLI_PATH": str(wrapper)}) as backend:
+        assert text_of(await collect(backend, request_for(kind, "hi"))) == "Hello from mock."
+        wrapper.unlink()
+        with pytest.raises(CliNotFound):
+            await collect(backend, request_for(kind, "hi"))
+        await backend.aclose()
+        assert list(temp_base.iterdir()) == []
