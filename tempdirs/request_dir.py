@@ -6,6 +6,8 @@ import asyncio
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -67,10 +69,16 @@ def remove_request_dir(path: Path) -> None:
 
 
 class RequestTempDir:
-    """`async with RequestTempDir(base) as path:` a fresh 0700 dir, removed on exit."""
+    """`async with RequestTempDir(base) as path:` a fresh 0700 dir, removed on exit.
 
-    def __init__(self, base: Path) -> None:
+    With `defer`, a block that ended cleanly hands the removal to it (batched file work off the
+    answer's path); a block that raised, was cancelled or was closed early removes the dir at
+    once, before the error travels on.
+    """
+
+    def __init__(self, base: Path, defer: Callable[[Callable[[], None]], None] | None = None) -> None:
         self._base = base
+        self._defer = defer
         self.path: Path | None = None
 
     async def __aenter__(self) -> Path:
@@ -80,7 +88,11 @@ class RequestTempDir:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.path is not None:
-            path, self.path = self.path, None
+        if self.path is None:
+            return
+        remove, self.path = partial(remove_request_dir, self.path), None
+        if exc_type is None and self._defer is not None:
+            self._defer(remove)
+        else:
             # rmtree can take a while on big dirs; keep it off the event loop.
-            await asyncio.shield(asyncio.to_thread(remove_request_dir, path))
+            await asyncio.shield(asyncio.to_thread(remove))

@@ -7,10 +7,8 @@ or the operator enabled the CLI's agent tools; `headless` and `oneshot` force on
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import aclosing
-from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +23,7 @@ from executors.events import BackendEvent, RunInfo
 from executors.owners import guess_owner
 from executors.protocol import BackendContext, BackendHealth, Capabilities, ModelEntry
 from executors.request import BackendRequest
-from tempdirs import new_request_dir, remove_request_dir
+from tempdirs import RequestTempDir
 
 CopilotMode = Literal["auto", "headless", "oneshot"]
 _AUTH_ENV = ("COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "COPILOT_PROVIDER_BASE_URL")
@@ -96,29 +94,21 @@ class CopilotBackend:
                 yield event
 
     async def _headless(self, runner: HeadlessRunner, request: BackendRequest) -> AsyncGenerator[BackendEvent, None]:
-        background = self._context.background
+        # A complete answer's dir goes with the batched file work; a failed one's at once.
+        tempdir = RequestTempDir(self._context.temp_base, defer=self._context.background.run_blocking)
         try:
-            async with self._context.slots.slot(self._name):
-                workdir = new_request_dir(self._context.temp_base)
-                answered = False
-                try:
-                    yield RunInfo(temp_dir=str(workdir))
-                    server = await self._server(runner)
-                    if server is None:
-                        yield RunInfo(fallbacks=("copilot_oneshot",))
-                        events = self._oneshot.run_in(request, workdir)
-                    else:
-                        events = server.answer(request, workdir)
-                    with runner.session(server):
-                        async with aclosing(events) as running:
-                            async for event in running:
-                                yield event
-                    answered = True
-                finally:
-                    if answered:  # batched with other file work, off the answer's path
-                        background.run_blocking(partial(remove_request_dir, workdir))
-                    else:  # gone before the error travels on, like a failed one-shot run's files
-                        await asyncio.shield(asyncio.to_thread(remove_request_dir, workdir))
+            async with self._context.slots.slot(self._name), tempdir as workdir:
+                yield RunInfo(temp_dir=str(workdir))
+                server = await self._server(runner)
+                if server is None:
+                    yield RunInfo(fallbacks=("copilot_oneshot",))
+                    events = self._oneshot.run_in(request, workdir)
+                else:
+                    events = server.answer(request, workdir)
+                with runner.session(server):
+                    async with aclosing(events) as running:
+                        async for event in running:
+                            yield event
         finally:
             runner.reserve()  # the request's slot is free again: the idle server counts toward the cap
 

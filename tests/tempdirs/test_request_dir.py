@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 import time
 from pathlib import Path
 
@@ -37,3 +38,17 @@ def test_sweep_removes_only_old_request_dirs(tmp_path: Path) -> None:
     os.utime(other, (hour_ago, hour_ago))
     assert sweep_stale(base, older_than_s=600) == 1
     assert sorted(p.name for p in base.iterdir()) == ["keep-me", f"{PREFIX}fresh"]
+
+
+async def test_a_clean_exit_defers_the_removal_and_a_failed_one_removes_at_once(tmp_path: Path) -> None:
+    base = prepare_base(tmp_path / "base")
+    deferred: list[Callable[[], None]] = []
+    async with RequestTempDir(base, defer=deferred.append) as path:
+        (path / "usage.json").write_text("{}")
+    assert path.exists() and len(deferred) == 1  # still there: handed to the batched file work
+    deferred[0]()
+    assert list(base.iterdir()) == []
+    with pytest.raises(RuntimeError):
+        async with RequestTempDir(base, defer=deferred.append) as failed:
+            raise RuntimeError("boom")
+    assert not failed.exists() and len(deferred) == 1
