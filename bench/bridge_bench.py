@@ -8,7 +8,9 @@ too; `--mode headless` (the default mode's path) has it answer on one long-lived
   against the moment the CLI printed its `result` line;
 - load: `--concurrency` clients (MAX_CONCURRENT_CLIS is raised to match) running `--requests`
   requests back to back, alternating direct and bridged rounds: throughput, errors, the
-  server's CPU per streamed request and its peak RSS.
+  server's CPU per streamed request and its peak RSS; the floor's CPU per request is this
+  process's own in the direct rounds. Each round also streams the same chunks from a bare
+  aiohttp server with no CLI behind it (bench/stack_floor.py): what the stack alone costs.
 The server runs with its default logging (LOG_LEVEL=info, LOG_REQUESTS on) unless --quiet-logs.
 Usage: python bench/bridge_bench.py [--mode oneshot|headless] [--runs 20] [--concurrency 64] [--requests 256] [--sweep]
 """
@@ -23,7 +25,8 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -75,14 +78,33 @@ async def latency(direct: Direct, bridged: Bridged, prompt: str, runs: int, reco
     ]
 
 
-async def load(direct: Direct, bridged: Bridged, server_pid: int, prompt: str, concurrency: int,
-               requests: int, rounds: int) -> list[str]:
-    d_time = b_time = b_user = b_sys = 0.0
+@dataclass(frozen=True)
+class StackFloor:
+    """The bare aiohttp server of bench/stack_floor.py: its two ways to write, and its pid."""
+
+    through_aiohttp: Bridged
+    straight_to_socket: Bridged
+    pid: int
+
+
+async def cpu_per_request(pid: int, concurrency: int, requests: int,
+                          one: Callable[[], Awaitable[Run]]) -> tuple[float, float, list[Run]]:
+    """One closed-loop round: seconds it took, CPU seconds `pid` used, and the runs."""
+    before = cpu_seconds(pid)
+    elapsed, runs = await closed_loop(concurrency, requests, one)
+    return elapsed, cpu_seconds(pid) - before, runs
+
+
+async def load(direct: Direct, bridged: Bridged, server_pid: int, stack: StackFloor, prompt: str,
+               concurrency: int, requests: int, rounds: int) -> list[str]:
+    d_time = b_time = b_user = b_sys = d_cpu = a_cpu = r_cpu = 0.0
     d_runs: list[Run] = []
     b_runs: list[Run] = []
-    for _ in range(rounds):  # alternating, so a busy minute on the machine hits both
-        elapsed, runs = await closed_loop(concurrency, requests, lambda: direct.run(prompt))
+    s_runs: list[Run] = []
+    for _ in range(rounds):  # alternating, so a busy minute on the machine hits every path
+        elapsed, cpu, runs = await cpu_per_request(os.getpid(), concurrency, requests, lambda: direct.run(prompt))
         d_time += elapsed
+        d_cpu += cpu
         d_runs += runs
         user_before, sys_before = cpu_times(server_pid)
         elapsed, runs = await closed_loop(concurrency, requests, lambda: bridged.stream(prompt))
@@ -91,14 +113,23 @@ async def load(direct: Direct, bridged: Bridged, server_pid: int, prompt: str, c
         b_sys += sys_after - sys_before
         b_time += elapsed
         b_runs += runs
+        _, cpu, runs = await cpu_per_request(stack.pid, concurrency, requests,
+                                             lambda: stack.through_aiohttp.stream(prompt))
+        a_cpu += cpu
+        s_runs += runs
+        _, cpu, runs = await cpu_per_request(stack.pid, concurrency, requests,
+                                             lambda: stack.straight_to_socket.stream(prompt))
+        r_cpu += cpu
+        s_runs += runs
     d_ok = sum(r.ok for r in d_runs)
     b_ok = sum(r.ok for r in b_runs)
     d_rps, b_rps = d_ok / d_time, b_ok / b_time
     ratio = b_rps / d_rps
     errors = len(b_runs) - b_ok
-    cpu_ms = (b_user + b_sys) * 1000 / len(b_runs)
-    peak = status_mb(server_pid, "VmHWM")
     n = len(b_runs)
+    cpu_ms = (b_user + b_sys) * 1000 / n
+    floor_ms, aiohttp_ms, socket_ms = (cpu * 1000 / len(d_runs) for cpu in (d_cpu, a_cpu, r_cpu))
+    peak = status_mb(server_pid, "VmHWM")
     d_answers = [r.answer * 1000 for r in d_runs]
     b_answers = [r.answer * 1000 for r in b_runs]
     return [
@@ -107,9 +138,15 @@ async def load(direct: Direct, bridged: Bridged, server_pid: int, prompt: str, c
         row(f"errors at C={concurrency}", str(len(d_runs) - d_ok), str(errors), "0", errors == 0),
         row(f"p50 / p95 stream time at C={concurrency}", f"{pct(d_answers, .5):.0f} / {pct(d_answers, .95):.0f} ms",
             f"{pct(b_answers, .5):.0f} / {pct(b_answers, .95):.0f} ms"),
-        row(f"server CPU per streamed request at C={concurrency}", "–",
+        row(f"server CPU per streamed request at C={concurrency} (floor: this process spawning and reading the "
+            "CLI, no HTTP, no clean-up)", f"{floor_ms:.2f} ms",
             f"**{cpu_ms:.2f} ms** (user {b_user * 1000 / n:.2f}, system {b_sys * 1000 / n:.2f})",
             f"≤ {TARGETS['cpu']:.0f} ms", cpu_ms <= TARGETS["cpu"]),
+        row(f"CPU per request of a bare aiohttp server streaming the same chunks, no CLI, at C={concurrency} "
+            f"({sum(r.ok for r in s_runs)}/{len(s_runs)} ok): `response.write` / straight to the socket",
+            "–", f"{aiohttp_ms:.2f} / {socket_ms:.2f} ms"),
+        row("the two floors added: the CLI spawned and read + the chunks sent by aiohttp / straight to the socket",
+            f"{floor_ms + aiohttp_ms:.2f} / {floor_ms + socket_ms:.2f} ms", "–"),
         row("server RSS, peak (VmHWM)", "–", f"{peak:.1f} MB", f"< {TARGETS['rss']:.0f} MB", peak < TARGETS["rss"]),
     ]
 
@@ -152,7 +189,24 @@ async def sweep(bridged: Bridged, direct: Direct, base: str, server_pid: int, pr
 async def bridge(env: dict[str, str]) -> AsyncIterator[tuple[str, int]]:
     """`python -m server` with `env`, ready; its base URL and pid."""
     port = free_port()
-    server = await asyncio.create_subprocess_exec(sys.executable, "-m", "server", cwd=ROOT, env={**env, "PORT": str(port)},
+    async with serving([sys.executable, "-m", "server"], {**env, "PORT": str(port)}, port) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def stack_floor(env: dict[str, str], tokens: int, delay: float) -> AsyncIterator[tuple[str, int]]:
+    """bench/stack_floor.py (aiohttp alone, no CLI) streaming the same chunks, ready; its base URL and pid."""
+    port = free_port()
+    argv = [sys.executable, str(ROOT / "bench" / "stack_floor.py"), "--port", str(port), "--tokens", str(tokens),
+            "--delay", str(delay)]
+    async with serving(argv, env, port) as started:
+        yield started
+
+
+@contextlib.asynccontextmanager
+async def serving(argv: list[str], env: dict[str, str], port: int) -> AsyncIterator[tuple[str, int]]:
+    """A server process on `port`, once its /health answers; its base URL and pid."""
+    server = await asyncio.create_subprocess_exec(*argv, cwd=ROOT, env=env,
                                                   stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -201,12 +255,15 @@ async def main(args: argparse.Namespace) -> None:
                     await bridged.whole(prompt)
                 rows += await latency(direct, bridged, prompt, args.runs, records)
         if args.requests or args.sweep:
-            async with bridge(env) as (base, pid):
+            async with bridge(env) as (base, pid), stack_floor(env, args.tokens, args.delay) as (floor_base, floor_pid):
                 bridged = Bridged(session, base + "/v1/chat/completions")
+                stack = StackFloor(Bridged(session, floor_base + "/v1/chat/completions"),
+                                   Bridged(session, floor_base + "/raw/v1/chat/completions"), floor_pid)
                 for _ in range(3):
                     await bridged.stream(prompt)
+                    await stack.through_aiohttp.stream(prompt)
                 if args.requests:
-                    rows += await load(direct, bridged, pid, prompt, args.concurrency, args.requests, args.rounds)
+                    rows += await load(direct, bridged, pid, stack, prompt, args.concurrency, args.requests, args.rounds)
                 print("| measure | CLI spawned directly (floor) | through the bridge | target | met |")
                 print("|---|---|---|---|---|")
                 print("\n".join(rows))
