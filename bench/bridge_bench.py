@@ -128,7 +128,7 @@ async def load(direct: Direct, bridged: Bridged, server_pid: int, stack: StackFl
     errors = len(b_runs) - b_ok
     n = len(b_runs)
     cpu_ms = (b_user + b_sys) * 1000 / n
-    floor_ms, aiohttp_ms, socket_ms = (cpu * 1000 / len(d_runs) for cpu in (d_cpu, a_cpu, r_cpu))
+    floor_ms, aiohttp_ms, socket_ms = (cpu * 1000 / (rounds * requests) for cpu in (d_cpu, a_cpu, r_cpu))
     peak = status_mb(server_pid, "VmHWM")
     d_answers = [r.answer * 1000 for r in d_runs]
     b_answers = [r.answer * 1000 for r in b_runs]

@@ -56,6 +56,8 @@ def app(tokens: int, delay: float) -> web.Application:
         done = loop.create_future()
 
         def send(i: int) -> None:
+            if done.done():  # the handler was cancelled: the client left
+                return
             if transport is None or transport.is_closing():
                 done.set_result(None)
                 return
