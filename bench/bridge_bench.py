@@ -87,12 +87,13 @@ class StackFloor:
     pid: int
 
 
-async def cpu_per_request(pid: int, concurrency: int, requests: int,
-                          one: Callable[[], Awaitable[Run]]) -> tuple[float, float, list[Run]]:
-    """One closed-loop round: seconds it took, CPU seconds `pid` used, and the runs."""
-    before = cpu_seconds(pid)
+async def measured_round(pid: int, concurrency: int, requests: int,
+                         one: Callable[[], Awaitable[Run]]) -> tuple[float, float, float, list[Run]]:
+    """One closed-loop round: seconds it took, user and system CPU seconds `pid` used, and the runs."""
+    user_before, sys_before = cpu_times(pid)
     elapsed, runs = await closed_loop(concurrency, requests, one)
-    return elapsed, cpu_seconds(pid) - before, runs
+    user_after, sys_after = cpu_times(pid)
+    return elapsed, user_after - user_before, sys_after - sys_before, runs
 
 
 async def load(direct: Direct, bridged: Bridged, server_pid: int, stack: StackFloor, prompt: str,
@@ -102,24 +103,24 @@ async def load(direct: Direct, bridged: Bridged, server_pid: int, stack: StackFl
     b_runs: list[Run] = []
     s_runs: list[Run] = []
     for _ in range(rounds):  # alternating, so a busy minute on the machine hits every path
-        elapsed, cpu, runs = await cpu_per_request(os.getpid(), concurrency, requests, lambda: direct.run(prompt))
+        elapsed, user, system, runs = await measured_round(os.getpid(), concurrency, requests,
+                                                           lambda: direct.run(prompt))
         d_time += elapsed
-        d_cpu += cpu
+        d_cpu += user + system
         d_runs += runs
-        user_before, sys_before = cpu_times(server_pid)
-        elapsed, runs = await closed_loop(concurrency, requests, lambda: bridged.stream(prompt))
-        user_after, sys_after = cpu_times(server_pid)
-        b_user += user_after - user_before
-        b_sys += sys_after - sys_before
+        elapsed, user, system, runs = await measured_round(server_pid, concurrency, requests,
+                                                           lambda: bridged.stream(prompt))
+        b_user += user
+        b_sys += system
         b_time += elapsed
         b_runs += runs
-        _, cpu, runs = await cpu_per_request(stack.pid, concurrency, requests,
-                                             lambda: stack.through_aiohttp.stream(prompt))
-        a_cpu += cpu
+        _, user, system, runs = await measured_round(stack.pid, concurrency, requests,
+                                                     lambda: stack.through_aiohttp.stream(prompt))
+        a_cpu += user + system
         s_runs += runs
-        _, cpu, runs = await cpu_per_request(stack.pid, concurrency, requests,
-                                             lambda: stack.straight_to_socket.stream(prompt))
-        r_cpu += cpu
+        _, user, system, runs = await measured_round(stack.pid, concurrency, requests,
+                                                     lambda: stack.straight_to_socket.stream(prompt))
+        r_cpu += user + system
         s_runs += runs
     d_ok = sum(r.ok for r in d_runs)
     b_ok = sum(r.ok for r in b_runs)
